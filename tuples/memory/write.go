@@ -1,0 +1,316 @@
+package memory
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/flametrench/server/tuples"
+)
+
+func cmpOut(a, b outEdge) int {
+	if c := cmp.Compare(a.obj, b.obj); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.rel, b.rel)
+}
+
+func cmpIn(a, b tuples.Edge) int {
+	if c := cmp.Compare(a.Rel, b.Rel); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.Node, b.Node)
+}
+
+// Write applies a batch atomically (tuples.Writer).
+func (g *Graph) Write(ctx context.Context, changes []tuples.Change) (tuples.WriteResult, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	b := g.begin()
+	res := tuples.WriteResult{Tuples: make([]tuples.Tuple, len(changes))}
+	for i, c := range changes {
+		t, err := b.apply(c)
+		if err != nil {
+			if len(changes) > 1 {
+				err = fmt.Errorf("change %d: %w", i, err)
+			}
+			return tuples.WriteResult{}, err
+		}
+		res.Tuples[i] = t
+	}
+	res.Revision = g.commit(b)
+	return res, nil
+}
+
+// DeleteSubject deletes every tuple whose subject is subject (cascadeRevokeSubject).
+func (g *Graph) DeleteSubject(ctx context.Context, subject tuples.Ref) (int, uint64, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	b := g.begin()
+	n := b.old.ref(subject)
+	a := b.old.adjOf(n)
+	if a == nil {
+		return 0, b.old.rev, nil
+	}
+	for _, e := range a.out {
+		b.remove(n, e)
+	}
+	return len(a.out), g.commit(b), nil
+}
+
+// batch builds the next snapshot from old. Nothing it does is visible to readers
+// until commit publishes it; an abandoned batch leaves no trace but interned names.
+type batch struct {
+	g     *Graph
+	old   *Snapshot
+	gen   uint64
+	adj   pvecBuilder[*adjacency]
+	ids   *idBuilder
+	own   map[tuples.NodeID]*owned
+	seen  map[edgeKey]struct{}
+	count int
+	dirty bool
+}
+
+// owned tracks a node whose adjacency this batch has copied. Each list is copied
+// on first write; appended edges stay unsorted past outSorted/inSorted until commit.
+type owned struct {
+	a                   *adjacency
+	outOwned, inOwned   bool
+	outSorted, inSorted int
+}
+
+type edgeKey struct {
+	subj tuples.NodeID
+	rel  tuples.Sym
+	obj  tuples.NodeID
+}
+
+func (g *Graph) begin() *batch {
+	g.gen++
+	old := g.cur.Load()
+	return &batch{
+		g: g, old: old, gen: g.gen, count: old.count,
+		adj:  newPvecBuilder(old.adj, g.gen),
+		ids:  newIDBuilder(old.ids, g.nodes.seed, g.gen),
+		own:  map[tuples.NodeID]*owned{},
+		seen: map[edgeKey]struct{}{},
+	}
+}
+
+func (b *batch) node(n tuples.NodeID) *owned {
+	if o := b.own[n]; o != nil {
+		return o
+	}
+	o := &owned{a: &adjacency{}}
+	if old := b.old.adjOf(n); old != nil {
+		*o.a = *old
+	}
+	o.outSorted, o.inSorted = len(o.a.out), len(o.a.in)
+	b.own[n] = o
+	b.adj.set(int(n), o.a)
+	return o
+}
+
+func (o *owned) out() *[]outEdge {
+	if !o.outOwned {
+		o.a.out = slices.Clone(o.a.out)
+		o.outOwned = true
+	}
+	return &o.a.out
+}
+
+func (o *owned) in() *[]tuples.Edge {
+	if !o.inOwned {
+		o.a.in = slices.Clone(o.a.in)
+		o.inOwned = true
+	}
+	return &o.a.in
+}
+
+// current returns a node's adjacency as this batch sees it.
+func (b *batch) current(n tuples.NodeID) *adjacency {
+	if o := b.own[n]; o != nil {
+		return o.a
+	}
+	return b.old.adjOf(n)
+}
+
+// each visits every tuple as this batch sees it (for rehashing the id index).
+func (b *batch) each(fn func(tuples.UUID, tuples.NodeID)) {
+	for i := 1; i < b.adj.p.len(); i++ {
+		if a := b.current(tuples.NodeID(i)); a != nil {
+			for _, e := range a.out {
+				fn(e.id, tuples.NodeID(i))
+			}
+		}
+	}
+}
+
+func (b *batch) apply(c tuples.Change) (tuples.Tuple, error) {
+	switch c.Op {
+	case tuples.OpCreate, tuples.OpTouch:
+		return b.create(c)
+	case tuples.OpDelete:
+		return b.delete(c)
+	}
+	return tuples.Tuple{}, tuples.ErrInvalidBatch.With("unknown operation %d", c.Op)
+}
+
+func (b *batch) mark(k edgeKey, key tuples.Key) error {
+	if _, dup := b.seen[k]; dup {
+		return tuples.ErrInvalidBatch.With("tuple %s appears more than once in one batch", key)
+	}
+	b.seen[k] = struct{}{}
+	return nil
+}
+
+func (b *batch) create(c tuples.Change) (tuples.Tuple, error) {
+	if err := c.Key.Validate(); err != nil {
+		return tuples.Tuple{}, err
+	}
+	g := b.g
+	var k edgeKey
+	var err error
+	var st, ot tuples.Sym
+	if st, err = g.syms.intern(c.Key.Subject.Type); err != nil {
+		return tuples.Tuple{}, err
+	}
+	if k.rel, err = g.syms.intern(c.Key.Relation); err != nil {
+		return tuples.Tuple{}, err
+	}
+	if ot, err = g.syms.intern(c.Key.Object.Type); err != nil {
+		return tuples.Tuple{}, err
+	}
+	if k.subj, err = g.nodes.intern(st, c.Key.Subject.ID); err != nil {
+		return tuples.Tuple{}, err
+	}
+	if k.obj, err = g.nodes.intern(ot, c.Key.Object.ID); err != nil {
+		return tuples.Tuple{}, err
+	}
+	if err := b.mark(k, c.Key); err != nil {
+		return tuples.Tuple{}, err
+	}
+	if id, ok := b.old.Has(k.subj, k.rel, k.obj); ok {
+		if c.Op == tuples.OpCreate {
+			return tuples.Tuple{}, tuples.ErrDuplicateTuple.With("tuple %s already exists as %s", c.Key, tuples.FormatID("tup", id))
+		}
+		return b.old.tuple(k.subj, b.old.edge(k.subj, k.rel, k.obj)), nil
+	}
+	e := outEdge{obj: k.obj, rel: k.rel, id: c.ID}
+	if e.id.IsZero() {
+		e.id = tuples.NewUUID()
+	} else if _, _, taken := b.ids.x.lookupIn(b, e.id); taken {
+		return tuples.Tuple{}, tuples.ErrDuplicateTuple.With("tuple id %s is already used", tuples.FormatID("tup", e.id))
+	}
+	if !c.CreatedBy.IsZero() {
+		usr, _ := g.syms.intern("usr")
+		if e.by, err = g.nodes.intern(usr, c.CreatedBy); err != nil {
+			return tuples.Tuple{}, err
+		}
+	}
+	b.ids.insert(e.id, k.subj, b.each) // before the edge exists, so a rehash cannot index it twice
+	so := b.node(k.subj)
+	*so.out() = append(*so.out(), e)
+	oo := b.node(k.obj)
+	*oo.in() = append(*oo.in(), tuples.Edge{Node: k.subj, Rel: k.rel})
+	b.count++
+	b.dirty = true
+	return tuples.Tuple{ID: e.id, Key: c.Key, CreatedBy: c.CreatedBy}, nil
+}
+
+func (b *batch) delete(c tuples.Change) (tuples.Tuple, error) {
+	var subj tuples.NodeID
+	var e outEdge
+	if !c.ID.IsZero() {
+		var ok bool
+		if subj, e, ok = b.old.ids.lookup(b.g.nodes.seed, c.ID, b.old.adjOf); !ok {
+			return tuples.Tuple{}, tuples.ErrTupleNotFound.With("no tuple %s", tuples.FormatID("tup", c.ID))
+		}
+	} else {
+		if err := c.Key.Validate(); err != nil {
+			return tuples.Tuple{}, err
+		}
+		subj = b.old.ref(c.Key.Subject)
+		rel := b.g.syms.lookup(c.Key.Relation)
+		obj := b.old.ref(c.Key.Object)
+		if _, ok := b.old.Has(subj, rel, obj); !ok || subj == 0 || rel == 0 || obj == 0 {
+			return tuples.Tuple{}, tuples.ErrTupleNotFound.With("no tuple %s", c.Key)
+		}
+		e = b.old.edge(subj, rel, obj)
+	}
+	t := b.old.tuple(subj, e)
+	if err := b.mark(edgeKey{subj, e.rel, e.obj}, t.Key); err != nil {
+		return tuples.Tuple{}, err
+	}
+	b.remove(subj, e)
+	return t, nil
+}
+
+// remove deletes an edge that exists in the old snapshot and was not touched
+// earlier in this batch, so it lies in the sorted prefix of both lists.
+func (b *batch) remove(subj tuples.NodeID, e outEdge) {
+	so := b.node(subj)
+	out := so.out()
+	if i, ok := slices.BinarySearchFunc((*out)[:so.outSorted], e, cmpOut); ok {
+		*out = slices.Delete(*out, i, i+1)
+		so.outSorted--
+	}
+	oo := b.node(e.obj)
+	in := oo.in()
+	if i, ok := slices.BinarySearchFunc((*in)[:oo.inSorted], tuples.Edge{Node: subj, Rel: e.rel}, cmpIn); ok {
+		*in = slices.Delete(*in, i, i+1)
+		oo.inSorted--
+	}
+	b.ids.remove(e.id, subj)
+	b.count--
+	b.dirty = true
+}
+
+// commit sorts what the batch appended, publishes the snapshot and returns its
+// revision. A batch that changed nothing publishes nothing.
+func (g *Graph) commit(b *batch) uint64 {
+	if !b.dirty {
+		return b.old.rev
+	}
+	for n, o := range b.own {
+		a := o.a
+		a.out = mergeSorted(a.out, o.outSorted, cmpOut)
+		a.in = mergeSorted(a.in, o.inSorted, cmpIn)
+		if len(a.out) == 0 && len(a.in) == 0 {
+			b.adj.set(int(n), nil)
+		}
+	}
+	s := &Snapshot{g: g, rev: b.old.rev + 1, adj: b.adj.build(), ids: b.ids.build(), count: b.count}
+	g.cur.Store(s)
+	return s.rev
+}
+
+// mergeSorted sorts s, whose first sorted elements are already in order, into an
+// exactly sized slice (which also sheds the slack append left behind).
+func mergeSorted[E any](s []E, sorted int, cmp func(a, b E) int) []E {
+	if len(s) == 0 {
+		return nil
+	}
+	if sorted == len(s) {
+		if cap(s)-len(s) > len(s)/4+4 {
+			return slices.Clone(s)
+		}
+		return s
+	}
+	head, tail := s[:sorted], s[sorted:]
+	slices.SortFunc(tail, cmp)
+	out := make([]E, 0, len(s))
+	for len(head) > 0 && len(tail) > 0 {
+		if cmp(tail[0], head[0]) < 0 {
+			out = append(out, tail[0])
+			tail = tail[1:]
+		} else {
+			out = append(out, head[0])
+			head = head[1:]
+		}
+	}
+	out = append(out, head...)
+	return append(out, tail...)
+}

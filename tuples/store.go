@@ -1,0 +1,103 @@
+package tuples
+
+import "context"
+
+// Op is the kind of one change in a write batch.
+type Op uint8
+
+const (
+	// OpCreate inserts a tuple; the batch fails with ErrDuplicateTuple if its key exists.
+	OpCreate Op = iota + 1
+	// OpTouch inserts a tuple unless its key exists, in which case it is a no-op.
+	OpTouch
+	// OpDelete removes a tuple, by ID when ID is not zero, else by Key; the batch
+	// fails with ErrTupleNotFound if there is no such tuple.
+	OpDelete
+)
+
+// Change is one operation of a write batch.
+type Change struct {
+	Op        Op
+	Key       Key  // the tuple for create and touch; for delete when ID is zero
+	ID        UUID // delete by id; for create, a caller-assigned id (zero: generated)
+	CreatedBy UUID // optional, for create and touch
+}
+
+// WriteResult reports a committed batch: the revision it produced and, in the
+// order of the changes, the tuple each change created, found (touch) or deleted.
+type WriteResult struct {
+	Revision uint64
+	Tuples   []Tuple
+}
+
+// Page is one page of a listing. Next is the opaque cursor of the following page,
+// or "" on the last page.
+type Page struct {
+	Tuples []Tuple
+	Next   string
+}
+
+// Default and maximum page sizes (SPEC-MAP X-2).
+const (
+	DefaultLimit = 50
+	MaxLimit     = 200
+)
+
+// Reader answers queries about stored tuples.
+type Reader interface {
+	// Get returns the tuple with the given id, or ErrTupleNotFound.
+	Get(ctx context.Context, id UUID) (Tuple, error)
+	// ListBySubject pages through the subject's tuples in ascending tuple-id
+	// (UUIDv7) order. cursor is "" or a Page.Next value; limit 0 means
+	// DefaultLimit, and limits outside 1..MaxLimit give ErrInvalidLimit.
+	ListBySubject(ctx context.Context, subject Ref, cursor string, limit int) (Page, error)
+	// ListByObject pages through the object's tuples, optionally only those with
+	// relation (when not ""), in ascending tuple-id order.
+	ListByObject(ctx context.Context, object Ref, relation string, cursor string, limit int) (Page, error)
+}
+
+// Writer changes stored tuples. Every call is atomic: all of it commits or none.
+type Writer interface {
+	// Write applies a batch atomically. A key may appear at most once per batch
+	// (ErrInvalidBatch otherwise). The batch fails as a whole on the first
+	// ErrDuplicateTuple (create of an existing key) or ErrTupleNotFound (delete
+	// of a missing tuple), and nothing is written.
+	Write(ctx context.Context, changes []Change) (WriteResult, error)
+	// DeleteSubject deletes every tuple whose subject is subject
+	// (cascadeRevokeSubject) and returns how many it deleted.
+	DeleteSubject(ctx context.Context, subject Ref) (n int, rev uint64, err error)
+}
+
+// Store is a tuple store.
+type Store interface {
+	Reader
+	Writer
+	// Revision returns the revision of the latest committed write.
+	Revision() uint64
+}
+
+// CheckLimit applies the page-size rule: 0 means DefaultLimit.
+func CheckLimit(limit int) (int, error) {
+	switch {
+	case limit == 0:
+		return DefaultLimit, nil
+	case limit < 1 || limit > MaxLimit:
+		return 0, ErrInvalidLimit.With("limit %d is outside 1..%d", limit, MaxLimit)
+	}
+	return limit, nil
+}
+
+// EncodeCursor turns the last tuple id of a page into an opaque cursor.
+func EncodeCursor(last UUID) string { return FormatID("tup", last) }
+
+// DecodeCursor parses a cursor; "" decodes to the zero UUID (start of the listing).
+func DecodeCursor(c string) (UUID, error) {
+	if c == "" {
+		return UUID{}, nil
+	}
+	u, err := DecodeIDOf("tup", c)
+	if err != nil {
+		return UUID{}, ErrInvalidCursor.With("cursor %q is not a cursor this server issued", truncate(c))
+	}
+	return u, nil
+}
