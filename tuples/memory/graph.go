@@ -36,8 +36,8 @@ type Snapshot struct {
 
 // adjacency holds one node's edges, each list sorted for binary search.
 type adjacency struct {
-	out []outEdge      // tuples with this node as subject, by (obj, rel)
-	in  []tuples.Edge  // tuples with this node as object, by (rel, subject)
+	out []outEdge     // tuples with this node as subject, by (obj, rel)
+	in  []tuples.Edge // tuples with this node as object, by (rel, subject)
 }
 
 // outEdge is one tuple seen from its subject. by is the creator's node (0: none).
