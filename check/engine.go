@@ -1,0 +1,183 @@
+package check
+
+import (
+	"context"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/flametrench/server/cache"
+	"github.com/flametrench/server/rewrite"
+	"github.com/flametrench/server/tuples"
+)
+
+// Request is one check: does Subject hold Relation (single form) or any of
+// Relations (set form) on Object? Exactly one of the two forms must be used.
+type Request struct {
+	Subject   tuples.Ref
+	Relation  string
+	Relations []string
+	Object    tuples.Ref
+}
+
+// Result is the answer to a check. MatchedTupleID is the direct tuple that
+// satisfied it, when one did (it may be zero even when allowed, e.g. when the
+// answer came from the cache). Revision is the graph revision it was read at.
+type Result struct {
+	Allowed        bool
+	MatchedTupleID tuples.UUID
+	Revision       uint64
+}
+
+// Config configures an Engine. Its zero value is a valid, rule-less engine.
+type Config struct {
+	Rules      *rewrite.Rules
+	Limits     Limits
+	Cache      cache.Config
+	Registerer prometheus.Registerer // nil: no metrics
+}
+
+// Engine evaluates checks and expansions. It is safe for concurrent use.
+type Engine struct {
+	snapshot func() Graph
+	prog     *program
+	limits   Limits
+	cache    *cache.Cache[cacheKey, cacheValue]
+	m        *metrics
+}
+
+// New builds an engine over a graph. snapshot returns the graph's current
+// snapshot; intern adds a name to the graph's symbol table (the engine interns
+// every name its rules mention, once, here).
+func New(snapshot func() Graph, intern func(string) (tuples.Sym, error), cfg Config) (*Engine, error) {
+	p, err := compile(cfg.Rules, intern)
+	if err != nil {
+		return nil, err
+	}
+	c, err := cache.New[cacheKey, cacheValue](cfg.Cache, cfg.Registerer, "check")
+	if err != nil {
+		return nil, err
+	}
+	m, err := newMetrics(cfg.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	return &Engine{snapshot: snapshot, prog: p, limits: cfg.Limits.withDefaults(), cache: c, m: m}, nil
+}
+
+// Rules returns the rule set the engine evaluates (never nil).
+func (e *Engine) Rules() *rewrite.Rules {
+	if e.prog.rules == nil {
+		return &rewrite.Rules{}
+	}
+	return e.prog.rules
+}
+
+// Limits returns the limits in force.
+func (e *Engine) Limits() Limits { return e.limits }
+
+// Close releases the cache.
+func (e *Engine) Close() { e.cache.Close() }
+
+// validate checks the request's shape; Refs are checked again because callers
+// may build them in code.
+func (r *Request) validate() error {
+	if (r.Relation == "") == (r.Relations == nil) {
+		return ErrRelationForm
+	}
+	if r.Relations != nil && len(r.Relations) == 0 {
+		return tuples.ErrEmptyRelations
+	}
+	k := tuples.Key{Subject: r.Subject, Relation: r.Relation, Object: r.Object}
+	if r.Relation == "" {
+		k.Relation = "xx" // relations are validated one by one below
+	}
+	if err := k.Validate(); err != nil {
+		return err
+	}
+	for _, rel := range r.Relations {
+		if err := tuples.CheckRelation(rel); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Check answers a request against the current snapshot.
+func (e *Engine) Check(ctx context.Context, req Request) (Result, error) {
+	if err := req.validate(); err != nil {
+		e.m.outcome(outcomeError)
+		return Result{}, err
+	}
+	g := e.snapshot()
+	res, err := e.check(ctx, g, &req)
+	res.Revision = g.Revision()
+	if err != nil {
+		e.m.outcome(outcomeError)
+		return Result{Revision: res.Revision}, err
+	}
+	if res.Allowed {
+		e.m.outcome(outcomeAllowed)
+	} else {
+		e.m.outcome(outcomeDenied)
+	}
+	return res, nil
+}
+
+func (e *Engine) check(ctx context.Context, g Graph, req *Request) (Result, error) {
+	subj := g.Node(g.Sym(req.Subject.Type), req.Subject.ID)
+	objType := g.Sym(req.Object.Type)
+	obj := g.Node(objType, req.Object.ID)
+	if req.Relation != "" {
+		rel := g.Sym(req.Relation)
+		if id, ok := g.Has(subj, rel, obj); ok {
+			return Result{Allowed: true, MatchedTupleID: id}, nil
+		}
+		if e.prog.rule(objType, rel) == nil {
+			return Result{}, nil
+		}
+		return e.evaluate(ctx, g, subj, rel, obj, objType)
+	}
+	// Set form (ADR 0017): every relation's direct lookup first, then each
+	// relation's rules in turn.
+	for _, name := range req.Relations {
+		if id, ok := g.Has(subj, g.Sym(name), obj); ok {
+			return Result{Allowed: true, MatchedTupleID: id}, nil
+		}
+	}
+	for _, name := range req.Relations {
+		rel := g.Sym(name)
+		if e.prog.rule(objType, rel) == nil {
+			continue
+		}
+		res, err := e.evaluate(ctx, g, subj, rel, obj, objType)
+		if err != nil || res.Allowed {
+			return res, err
+		}
+	}
+	return Result{}, nil
+}
+
+// evaluate runs the rules for one relation, through the cache.
+func (e *Engine) evaluate(ctx context.Context, g Graph, subj tuples.NodeID, rel tuples.Sym, obj tuples.NodeID, objType tuples.Sym) (Result, error) {
+	key := cacheKey{rev: g.Revision(), subj: subj, obj: obj, rel: rel}
+	cacheable := obj != 0 // unknown objects of different types would share node 0
+	if cacheable {
+		if v, ok := e.cache.Get(key); ok {
+			return Result{Allowed: v.allowed, MatchedTupleID: v.matched}, nil
+		}
+	}
+	var stack [16]frame
+	ev := evaluator{ctx: ctx, g: g, p: e.prog, limits: e.limits, subj: subj, stack: stack[:0]}
+	ok, id, err := ev.eval(rel, obj, objType, 0)
+	e.m.evaluated(ev.depth)
+	if err != nil {
+		if tuples.KindOf(err) == tuples.LimitExceeded {
+			e.m.limited()
+		}
+		return Result{}, err
+	}
+	if cacheable && !ev.cycled {
+		e.cache.Set(key, cacheValue{allowed: ok, matched: id})
+	}
+	return Result{Allowed: ok, MatchedTupleID: id}, nil
+}

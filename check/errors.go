@@ -1,0 +1,13 @@
+package check
+
+import "github.com/flametrench/server/tuples"
+
+// Sentinels of the engine.
+var (
+	// ErrEvaluationLimit is EvaluationLimitExceededError: the depth or fan-out cap
+	// was exceeded. The message says where ("depth=8 at proj.viewer").
+	ErrEvaluationLimit = &tuples.Error{Kind: tuples.LimitExceeded, Code: "evaluation_limit_exceeded", Msg: "evaluation limit exceeded"}
+	// ErrRelationForm reports a request with both or neither of relation and
+	// relations (SPEC-MAP A7).
+	ErrRelationForm = &tuples.Error{Kind: tuples.Invalid, Code: "invalid_format.relation", Msg: "exactly one of relation or relations is required"}
+)
