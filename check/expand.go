@@ -2,6 +2,7 @@ package check
 
 import (
 	"context"
+	"encoding/json"
 
 	"github.com/flametrench/server/rewrite"
 	"github.com/flametrench/server/tuples"
@@ -15,22 +16,65 @@ const maxExpandNodes = 100_000
 // the subjects of direct tuples, and one Branch per rule primitive, in rule order.
 // Cycle marks a (relation, object) already being expanded higher up the tree; it
 // is not expanded again.
+//
+// Its JSON form is the wire form of the expand extension: ids are hyphenated
+// UUIDs, as in tuples (SPEC-MAP A4).
 type Tree struct {
-	Relation string       `json:"relation"`
-	Object   tuples.Ref   `json:"-"`
-	Subjects []tuples.Ref `json:"-"`
-	Branches []Branch     `json:"branches,omitempty"`
-	Cycle    bool         `json:"cycle,omitempty"`
+	Relation string
+	Object   tuples.Ref
+	Subjects []tuples.Ref
+	Branches []Branch
+	Cycle    bool
 }
 
 // Branch is one computed_userset or tuple_to_userset primitive of a rule, with
 // the trees it leads to: one for computed_userset, one per tupleset subject for
 // tuple_to_userset.
 type Branch struct {
-	Kind     rewrite.Kind `json:"-"`
-	Relation string       `json:"relation"`
-	Tupleset string       `json:"tupleset,omitempty"`
-	Children []*Tree      `json:"children"`
+	Kind     rewrite.Kind
+	Relation string
+	Tupleset string // tuple_to_userset only
+	Children []*Tree
+}
+
+type wireSubject struct {
+	Type string      `json:"subject_type"`
+	ID   tuples.UUID `json:"subject_id"`
+}
+
+type wireTree struct {
+	Relation   string        `json:"relation"`
+	ObjectType string        `json:"object_type"`
+	ObjectID   tuples.UUID   `json:"object_id"`
+	Subjects   []wireSubject `json:"subjects"`
+	Branches   []Branch      `json:"branches,omitempty"`
+	Cycle      bool          `json:"cycle,omitempty"`
+}
+
+type wireBranch struct {
+	Kind     string  `json:"kind"`
+	Relation string  `json:"relation"`
+	Tupleset string  `json:"tupleset,omitempty"`
+	Children []*Tree `json:"children"`
+}
+
+// MarshalJSON writes the tree in wire form.
+func (t *Tree) MarshalJSON() ([]byte, error) {
+	w := wireTree{Relation: t.Relation, ObjectType: t.Object.Type, ObjectID: t.Object.ID, Subjects: make([]wireSubject, len(t.Subjects)), Branches: t.Branches, Cycle: t.Cycle}
+	for i, s := range t.Subjects {
+		w.Subjects[i] = wireSubject{s.Type, s.ID}
+	}
+	return json.Marshal(w)
+}
+
+// MarshalJSON writes the branch in wire form, its kind named as in rule
+// documents ("computed_userset", "tuple_to_userset").
+func (b Branch) MarshalJSON() ([]byte, error) {
+	children := b.Children
+	if children == nil {
+		children = []*Tree{}
+	}
+	return json.Marshal(wireBranch{Kind: b.Kind.String(), Relation: b.Relation, Tupleset: b.Tupleset, Children: children})
 }
 
 // Expand returns the userset tree of relation on object at the current snapshot,

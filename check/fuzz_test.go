@@ -125,6 +125,11 @@ func fuzzOnce(t *testing.T, e *entropy) {
 			}
 			eng.cache.Wait()
 		}
+		for _, o := range refs {
+			for _, rel := range fuzzRels {
+				expandAgrees(t, eng, refs, rel, o)
+			}
+		}
 		// Change the graph; cached answers of the old revision must not leak.
 		for i, n := 0, 1+e.n(4); i < n; i++ {
 			write(tuples.Key{Subject: pick(), Relation: fuzzRels[e.n(len(fuzzRels))], Object: pick()}, e.n(2) == 0)
