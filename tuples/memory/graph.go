@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/flametrench/server/tuples"
 )
@@ -29,15 +30,35 @@ type Graph struct {
 type Snapshot struct {
 	g     *Graph
 	rev   uint64
-	adj   pvec[*adjacency] // index = NodeID
+	adj   pvec[adjacency] // index = NodeID; stored inline, so a lookup follows one pointer fewer
 	ids   idIndex
 	count int
 }
 
-// adjacency holds one node's edges, each list sorted for binary search.
+// adjacency holds one node's edges, each list sorted for binary search. It is
+// stored inline in the snapshot's vector, one per node, so it is packed: a
+// pointer to each list's first element and the two lengths (24 bytes rather
+// than two 24-byte slice headers). Lists are never modified once published, so
+// dropping their capacity loses nothing.
 type adjacency struct {
-	out []outEdge     // tuples with this node as subject, by (obj, rel)
-	in  []tuples.Edge // tuples with this node as object, by (rel, subject)
+	out       *outEdge     // tuples with this node as subject, by (obj, rel)
+	in        *tuples.Edge // tuples with this node as object, by (rel, subject)
+	nOut, nIn uint32
+}
+
+func (a *adjacency) outs() []outEdge    { return unsafe.Slice(a.out, a.nOut) }
+func (a *adjacency) ins() []tuples.Edge { return unsafe.Slice(a.in, a.nIn) }
+
+// pack builds an adjacency from two lists; empty lists retain no memory.
+func pack(out []outEdge, in []tuples.Edge) adjacency {
+	var a adjacency
+	if len(out) > 0 {
+		a.out, a.nOut = unsafe.SliceData(out), uint32(len(out))
+	}
+	if len(in) > 0 {
+		a.in, a.nIn = unsafe.SliceData(in), uint32(len(in))
+	}
+	return a
 }
 
 // outEdge is one tuple seen from its subject. by is the creator's node (0: none).
@@ -106,11 +127,11 @@ func (s *Snapshot) NodeRef(n tuples.NodeID) tuples.Ref {
 
 // Has reports whether the tuple (subj, rel, obj) exists and returns its id.
 func (s *Snapshot) Has(subj tuples.NodeID, rel tuples.Sym, obj tuples.NodeID) (tuples.UUID, bool) {
-	a := s.adj.get(int(subj))
+	a := s.adj.ptr(int(subj))
 	if a == nil {
 		return tuples.UUID{}, false
 	}
-	out := a.out
+	out := a.outs()
 	lo, hi := 0, len(out)
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
@@ -130,12 +151,13 @@ func (s *Snapshot) Has(subj tuples.NodeID, rel tuples.Sym, obj tuples.NodeID) (t
 // Subjects returns the incoming edges (subject, rel) of obj for one relation. The
 // slice belongs to the snapshot and must not be modified.
 func (s *Snapshot) Subjects(obj tuples.NodeID, rel tuples.Sym) []tuples.Edge {
-	a := s.adj.get(int(obj))
+	a := s.adj.ptr(int(obj))
 	if a == nil {
 		return nil
 	}
-	lo, hi := relRange(a.in, rel)
-	return a.in[lo:hi:hi]
+	in := a.ins()
+	lo, hi := relRange(in, rel)
+	return in[lo:hi:hi]
 }
 
 // relRange returns the bounds of rel's run in an in-list sorted by (rel, node).
@@ -182,7 +204,17 @@ func (s *Snapshot) tuple(subj tuples.NodeID, e outEdge) tuples.Tuple {
 	return t
 }
 
-func (s *Snapshot) adjOf(n tuples.NodeID) *adjacency { return s.adj.get(int(n)) }
+// adjOf returns node n's adjacency (empty for a node without tuples), or nil
+// for a node the snapshot has never had.
+func (s *Snapshot) adjOf(n tuples.NodeID) *adjacency { return s.adj.ptr(int(n)) }
+
+// outs returns node n's out-edges.
+func (s *Snapshot) outs(n tuples.NodeID) []outEdge {
+	if a := s.adjOf(n); a != nil {
+		return a.outs()
+	}
+	return nil
+}
 
 // Lookup returns the tuple with the given key, if present.
 func (s *Snapshot) Lookup(k tuples.Key) (tuples.Tuple, bool) {
@@ -196,13 +228,13 @@ func (s *Snapshot) Lookup(k tuples.Key) (tuples.Tuple, bool) {
 	if !ok {
 		return tuples.Tuple{}, false
 	}
-	_, e, _ := s.ids.lookup(s.g.nodes.seed, id, s.adjOf)
+	_, e, _ := s.ids.lookup(s.g.nodes.seed, id, s.outs)
 	return s.tuple(subj, e), true
 }
 
 // Get returns the tuple with the given id.
 func (s *Snapshot) Get(id tuples.UUID) (tuples.Tuple, error) {
-	subj, e, ok := s.ids.lookup(s.g.nodes.seed, id, s.adjOf)
+	subj, e, ok := s.ids.lookup(s.g.nodes.seed, id, s.outs)
 	if !ok {
 		return tuples.Tuple{}, tuples.ErrTupleNotFound.With("no tuple %s", tuples.FormatID("tup", id))
 	}

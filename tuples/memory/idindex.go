@@ -19,7 +19,7 @@ type idIndex struct {
 const tomb = ^uint32(0)
 
 // lookup returns the subject node and out-edge of the tuple with id.
-func (x *idIndex) lookup(s seed, id tuples.UUID, adj func(tuples.NodeID) *adjacency) (tuples.NodeID, outEdge, bool) {
+func (x *idIndex) lookup(s seed, id tuples.UUID, outs func(tuples.NodeID) []outEdge) (tuples.NodeID, outEdge, bool) {
 	n := x.cells.len()
 	if n == 0 {
 		return 0, outEdge{}, false
@@ -33,11 +33,9 @@ func (x *idIndex) lookup(s seed, id tuples.UUID, adj func(tuples.NodeID) *adjace
 		if v == tomb {
 			continue
 		}
-		if a := adj(tuples.NodeID(v)); a != nil {
-			for _, e := range a.out {
-				if e.id == id {
-					return tuples.NodeID(v), e, true
-				}
+		for _, e := range outs(tuples.NodeID(v)) {
+			if e.id == id {
+				return tuples.NodeID(v), e, true
 			}
 		}
 	}
@@ -119,5 +117,5 @@ func (ib *idBuilder) build() idIndex {
 func (x *idIndex) lookupIn(b *batch, id tuples.UUID) (tuples.NodeID, outEdge, bool) {
 	ib := b.ids
 	ib.x.cells = ib.b.p
-	return ib.x.lookup(b.g.nodes.seed, id, b.current)
+	return ib.x.lookup(b.g.nodes.seed, id, b.outs)
 }

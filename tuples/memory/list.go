@@ -29,7 +29,7 @@ func (s *Snapshot) ListBySubject(subject tuples.Ref, cursor string, limit int) (
 		return tuples.Page{}, nil
 	}
 	var c []listed
-	for _, e := range a.out {
+	for _, e := range a.outs() {
 		if bytes.Compare(e.id[:], after[:]) > 0 {
 			c = append(c, listed{n, e})
 		}
@@ -54,7 +54,7 @@ func (s *Snapshot) ListByObject(object tuples.Ref, relation, cursor string, limi
 	if a == nil {
 		return tuples.Page{}, nil
 	}
-	in := a.in
+	in := a.ins()
 	if relation != "" {
 		rel := s.g.syms.lookup(relation)
 		if rel == 0 {
@@ -75,7 +75,7 @@ func (s *Snapshot) ListByObject(object tuples.Ref, relation, cursor string, limi
 
 // edge returns the out-edge of subj for (obj, rel), which must exist.
 func (s *Snapshot) edge(subj tuples.NodeID, rel tuples.Sym, obj tuples.NodeID) outEdge {
-	out := s.adjOf(subj).out
+	out := s.outs(subj)
 	i, _ := slices.BinarySearchFunc(out, outEdge{obj: obj, rel: rel}, cmpOut)
 	return out[i]
 }

@@ -42,6 +42,15 @@ func newPvecBuilder[T any](p pvec[T], gen uint64) pvecBuilder[T] {
 	return pvecBuilder[T]{p: p, gen: gen}
 }
 
+// ptr returns a pointer to element i, or nil when i is out of range. The
+// element must not be modified through it once the pvec is published.
+func (p *pvec[T]) ptr(i int) *T {
+	if uint(i) >= uint(p.n) {
+		return nil
+	}
+	return &p.chunks[i>>chunkBits].v[i&chunkMask]
+}
+
 func (b *pvecBuilder[T]) get(i int) T { return b.p.get(i) }
 
 // set stores x at i, growing the vector with zero values as needed.

@@ -53,10 +53,11 @@ func (g *Graph) DeleteSubject(ctx context.Context, subject tuples.Ref) (int, uin
 	if a == nil {
 		return 0, b.old.rev, nil
 	}
-	for _, e := range a.out {
+	out := a.outs()
+	for _, e := range out {
 		b.remove(n, e)
 	}
-	return len(a.out), g.commit(b), nil
+	return len(out), g.commit(b), nil
 }
 
 // batch builds the next snapshot from old. Nothing it does is visible to readers
@@ -65,7 +66,7 @@ type batch struct {
 	g     *Graph
 	old   *Snapshot
 	gen   uint64
-	adj   pvecBuilder[*adjacency]
+	adj   pvecBuilder[adjacency]
 	ids   *idBuilder
 	own   map[tuples.NodeID]*owned
 	seen  map[edgeKey]struct{}
@@ -76,7 +77,8 @@ type batch struct {
 // owned tracks a node whose adjacency this batch has copied. Each list is copied
 // on first write; appended edges stay unsorted past outSorted/inSorted until commit.
 type owned struct {
-	a                   *adjacency
+	out                 []outEdge
+	in                  []tuples.Edge
 	outOwned, inOwned   bool
 	outSorted, inSorted int
 }
@@ -103,47 +105,44 @@ func (b *batch) node(n tuples.NodeID) *owned {
 	if o := b.own[n]; o != nil {
 		return o
 	}
-	o := &owned{a: &adjacency{}}
+	o := &owned{}
 	if old := b.old.adjOf(n); old != nil {
-		*o.a = *old
+		o.out, o.in = old.outs(), old.ins()
 	}
-	o.outSorted, o.inSorted = len(o.a.out), len(o.a.in)
+	o.outSorted, o.inSorted = len(o.out), len(o.in)
 	b.own[n] = o
-	b.adj.set(int(n), o.a)
 	return o
 }
 
-func (o *owned) out() *[]outEdge {
+func (o *owned) ownOut() *[]outEdge {
 	if !o.outOwned {
-		o.a.out = slices.Clone(o.a.out)
+		o.out = slices.Clone(o.out)
 		o.outOwned = true
 	}
-	return &o.a.out
+	return &o.out
 }
 
-func (o *owned) in() *[]tuples.Edge {
+func (o *owned) ownIn() *[]tuples.Edge {
 	if !o.inOwned {
-		o.a.in = slices.Clone(o.a.in)
+		o.in = slices.Clone(o.in)
 		o.inOwned = true
 	}
-	return &o.a.in
+	return &o.in
 }
 
-// current returns a node's adjacency as this batch sees it.
-func (b *batch) current(n tuples.NodeID) *adjacency {
+// outs returns a node's out-edges as this batch sees them.
+func (b *batch) outs(n tuples.NodeID) []outEdge {
 	if o := b.own[n]; o != nil {
-		return o.a
+		return o.out
 	}
-	return b.old.adjOf(n)
+	return b.old.outs(n)
 }
 
 // each visits every tuple as this batch sees it (for rehashing the id index).
 func (b *batch) each(fn func(tuples.UUID, tuples.NodeID)) {
 	for i := 1; i < b.adj.p.len(); i++ {
-		if a := b.current(tuples.NodeID(i)); a != nil {
-			for _, e := range a.out {
-				fn(e.id, tuples.NodeID(i))
-			}
+		for _, e := range b.outs(tuples.NodeID(i)) {
+			fn(e.id, tuples.NodeID(i))
 		}
 	}
 }
@@ -212,9 +211,9 @@ func (b *batch) create(c tuples.Change) (tuples.Tuple, error) {
 	}
 	b.ids.insert(e.id, k.subj, b.each) // before the edge exists, so a rehash cannot index it twice
 	so := b.node(k.subj)
-	*so.out() = append(*so.out(), e)
+	*so.ownOut() = append(*so.ownOut(), e)
 	oo := b.node(k.obj)
-	*oo.in() = append(*oo.in(), tuples.Edge{Node: k.subj, Rel: k.rel})
+	*oo.ownIn() = append(*oo.ownIn(), tuples.Edge{Node: k.subj, Rel: k.rel})
 	b.count++
 	b.dirty = true
 	return tuples.Tuple{ID: e.id, Key: c.Key, CreatedBy: c.CreatedBy}, nil
@@ -225,7 +224,7 @@ func (b *batch) delete(c tuples.Change) (tuples.Tuple, error) {
 	var e outEdge
 	if !c.ID.IsZero() {
 		var ok bool
-		if subj, e, ok = b.old.ids.lookup(b.g.nodes.seed, c.ID, b.old.adjOf); !ok {
+		if subj, e, ok = b.old.ids.lookup(b.g.nodes.seed, c.ID, b.old.outs); !ok {
 			return tuples.Tuple{}, tuples.ErrTupleNotFound.With("no tuple %s", tuples.FormatID("tup", c.ID))
 		}
 	} else {
@@ -252,13 +251,13 @@ func (b *batch) delete(c tuples.Change) (tuples.Tuple, error) {
 // earlier in this batch, so it lies in the sorted prefix of both lists.
 func (b *batch) remove(subj tuples.NodeID, e outEdge) {
 	so := b.node(subj)
-	out := so.out()
+	out := so.ownOut()
 	if i, ok := slices.BinarySearchFunc((*out)[:so.outSorted], e, cmpOut); ok {
 		*out = slices.Delete(*out, i, i+1)
 		so.outSorted--
 	}
 	oo := b.node(e.obj)
-	in := oo.in()
+	in := oo.ownIn()
 	if i, ok := slices.BinarySearchFunc((*in)[:oo.inSorted], tuples.Edge{Node: subj, Rel: e.rel}, cmpIn); ok {
 		*in = slices.Delete(*in, i, i+1)
 		oo.inSorted--
@@ -275,12 +274,7 @@ func (g *Graph) commit(b *batch) uint64 {
 		return b.old.rev
 	}
 	for n, o := range b.own {
-		a := o.a
-		a.out = mergeSorted(a.out, o.outSorted, cmpOut)
-		a.in = mergeSorted(a.in, o.inSorted, cmpIn)
-		if len(a.out) == 0 && len(a.in) == 0 {
-			b.adj.set(int(n), nil)
-		}
+		b.adj.set(int(n), pack(mergeSorted(o.out, o.outSorted, cmpOut), mergeSorted(o.in, o.inSorted, cmpIn)))
 	}
 	s := &Snapshot{g: g, rev: b.old.rev + 1, adj: b.adj.build(), ids: b.ids.build(), count: b.count}
 	g.cur.Store(s)
