@@ -49,6 +49,10 @@ type Engine struct {
 // snapshot; intern adds a name to the graph's symbol table (the engine interns
 // every name its rules mention, once, here).
 func New(snapshot func() Graph, intern func(string) (tuples.Sym, error), cfg Config) (*Engine, error) {
+	limits, err := cfg.Limits.withDefaults()
+	if err != nil {
+		return nil, err
+	}
 	p, err := compile(cfg.Rules, intern)
 	if err != nil {
 		return nil, err
@@ -61,7 +65,7 @@ func New(snapshot func() Graph, intern func(string) (tuples.Sym, error), cfg Con
 	if err != nil {
 		return nil, err
 	}
-	return &Engine{snapshot: snapshot, prog: p, limits: cfg.Limits.withDefaults(), cache: c, m: m}, nil
+	return &Engine{snapshot: snapshot, prog: p, limits: limits, cache: c, m: m}, nil
 }
 
 // Rules returns the rule set the engine evaluates (never nil).
@@ -166,8 +170,7 @@ func (e *Engine) evaluate(ctx context.Context, g Graph, subj tuples.NodeID, rel 
 			return Result{Allowed: v.allowed, MatchedTupleID: v.matched}, nil
 		}
 	}
-	var stack [16]frame
-	ev := evaluator{ctx: ctx, g: g, p: e.prog, limits: e.limits, subj: subj, stack: stack[:0]}
+	ev := evaluator{ctx: ctx, g: g, p: e.prog, limits: e.limits, subj: subj}
 	ok, id, err := ev.eval(rel, obj, objType, 0)
 	e.m.evaluated(ev.depth)
 	if err != nil {

@@ -26,7 +26,11 @@ type evaluator struct {
 	p      *program
 	limits Limits
 	subj   tuples.NodeID
-	stack  []frame
+	// stack holds the frames being expanded; a frame is pushed only below
+	// MaxDepth, so it never holds more than maxMaxDepth. A fixed array keeps the
+	// evaluator, and with it the whole evaluation, off the heap.
+	stack  [maxMaxDepth]frame
+	top    int
 	cycled bool // a branch was denied by a cycle: the result must not be cached
 	depth  int  // deepest rule expansion reached (for the depth histogram)
 }
@@ -41,7 +45,7 @@ func (ev *evaluator) eval(rel tuples.Sym, obj tuples.NodeID, typ tuples.Sym, dep
 		return false, tuples.UUID{}, nil
 	}
 	f := frame{rel, obj}
-	for _, s := range ev.stack {
+	for _, s := range ev.stack[:ev.top] {
 		if s == f {
 			ev.cycled = true
 			return false, tuples.UUID{}, nil
@@ -56,8 +60,9 @@ func (ev *evaluator) eval(rel tuples.Sym, obj tuples.NodeID, typ tuples.Sym, dep
 	if depth+1 > ev.depth {
 		ev.depth = depth + 1
 	}
-	ev.stack = append(ev.stack, f)
-	defer func() { ev.stack = ev.stack[:len(ev.stack)-1] }()
+	ev.stack[ev.top] = f
+	ev.top++
+	defer func() { ev.top-- }()
 	for _, n := range r.nodes {
 		switch n.kind {
 		case rewrite.This:

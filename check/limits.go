@@ -1,6 +1,9 @@
 package check
 
-// Limits bound one evaluation (ADR 0007). Zero values mean the spec floors.
+import "github.com/flametrench/server/tuples"
+
+// Limits bound one evaluation (ADR 0007). Zero values mean the spec floors;
+// MaxDepth may be at most 64.
 type Limits struct {
 	MaxDepth  int // recursion ceiling across computed_userset and tuple_to_userset hops
 	MaxFanOut int // tuples enumerated by one tuple_to_userset step
@@ -13,15 +16,18 @@ const (
 	maxMaxDepth      = 64 // the evaluation stack is sized by MaxDepth
 )
 
-func (l Limits) withDefaults() Limits {
-	if l.MaxDepth <= 0 {
+func (l Limits) withDefaults() (Limits, error) {
+	if l.MaxDepth < 0 || l.MaxDepth > maxMaxDepth {
+		return l, tuples.Errorf(tuples.Invalid, "invalid_format.limits", "max depth %d is outside 1..%d", l.MaxDepth, maxMaxDepth)
+	}
+	if l.MaxFanOut < 0 {
+		return l, tuples.Errorf(tuples.Invalid, "invalid_format.limits", "max fan-out %d is negative", l.MaxFanOut)
+	}
+	if l.MaxDepth == 0 {
 		l.MaxDepth = DefaultMaxDepth
 	}
-	if l.MaxDepth > maxMaxDepth {
-		l.MaxDepth = maxMaxDepth
-	}
-	if l.MaxFanOut <= 0 {
+	if l.MaxFanOut == 0 {
 		l.MaxFanOut = DefaultMaxFanOut
 	}
-	return l
+	return l, nil
 }
