@@ -85,8 +85,8 @@ func loadFixtures(t *testing.T, pattern string) map[string]fixtureFile {
 }
 
 func TestSpecConformance(t *testing.T) {
-	files := loadFixtures(t, "testdata/conformance/fixtures/authorization/*.json")
-	for p, f := range loadFixtures(t, "testdata/conformance/fixtures/authorization/rewrite-rules/*.json") {
+	files := loadFixtures(t, "../testdata/conformance/fixtures/authorization/*.json")
+	for p, f := range loadFixtures(t, "../testdata/conformance/fixtures/authorization/rewrite-rules/*.json") {
 		files[p] = f
 	}
 	runFixtures(t, files, 28)

@@ -17,8 +17,8 @@ import (
 	"github.com/flametrench/server/tuples"
 )
 
-// conformanceDir holds the spec fixtures vendored by check/testdata/conformance/VENDORED-FROM.
-const conformanceDir = "../check/testdata/conformance"
+// conformanceDir holds the spec fixtures vendored at the repository root (testdata/conformance/VENDORED-FROM).
+const conformanceDir = "../testdata/conformance"
 
 // idFixtureFile is one file of fixtures/ids. Unknown fields fail decoding, so a
 // fixture that grows a field this harness does not understand (a file-level
