@@ -1,0 +1,218 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/flametrench/server/check"
+	"github.com/flametrench/server/tuples"
+)
+
+// maxLine bounds one JSON line. A tuple or check is a few hundred bytes.
+const maxLine = 1 << 20
+
+// errJSON reports a line that is not the JSON object expected: malformed JSON,
+// not an object, an unknown field, a value of the wrong type, a missing field,
+// trailing data, or an over-long line. Problems with a field's value are
+// reported with the tuples codes instead (invalid_format.subject_id, ...).
+var errJSON = &tuples.Error{Kind: tuples.Invalid, Code: "invalid_format.json", Msg: "invalid JSON line"}
+
+// lineReader reads lines of at most maxLine bytes.
+type lineReader struct {
+	r    *bufio.Reader
+	line int // number of the line last returned, from 1
+	buf  []byte
+}
+
+func newLineReader(r io.Reader) *lineReader {
+	return &lineReader{r: bufio.NewReaderSize(r, 64<<10)}
+}
+
+// next returns the next line without its line ending ("\n" or "\r\n"). A line
+// longer than maxLine is consumed whole and reported with tooLong set and no
+// content. At the end of input it returns io.EOF. The line is valid until the
+// next call.
+func (lr *lineReader) next() (line []byte, tooLong bool, err error) {
+	lr.buf = lr.buf[:0]
+	for {
+		chunk, err := lr.r.ReadSlice('\n')
+		if !tooLong {
+			if len(lr.buf)+len(chunk) > maxLine+2 { // +2: the line ending
+				tooLong, lr.buf = true, lr.buf[:0]
+			} else {
+				lr.buf = append(lr.buf, chunk...)
+			}
+		}
+		switch {
+		case errors.Is(err, bufio.ErrBufferFull):
+			continue
+		case errors.Is(err, io.EOF):
+			if len(lr.buf) == 0 && !tooLong && len(chunk) == 0 {
+				return nil, false, io.EOF
+			}
+		case err != nil:
+			return nil, false, err
+		}
+		lr.line++
+		line = bytes.TrimSuffix(lr.buf, []byte("\n"))
+		line = bytes.TrimSuffix(line, []byte("\r"))
+		if len(line) > maxLine {
+			return nil, true, nil
+		}
+		return line, tooLong, nil
+	}
+}
+
+// buffered reports whether a next call would not have to wait for input.
+func (lr *lineReader) buffered() bool { return lr.r.Buffered() > 0 }
+
+// tooLongError is the error for a line over maxLine.
+func tooLongError() error { return errJSON.With("line longer than %d bytes", maxLine) }
+
+// blank reports whether line holds only white space.
+func blank(line []byte) bool { return len(bytes.TrimSpace(line)) == 0 }
+
+// tupleLine is one line of a tuples file: the body of the REST tuple create.
+type tupleLine struct {
+	SubjectType *string `json:"subject_type"`
+	SubjectID   *string `json:"subject_id"`
+	Relation    *string `json:"relation"`
+	ObjectType  *string `json:"object_type"`
+	ObjectID    *string `json:"object_id"`
+}
+
+// checkLine is one line of a checks file: the body of the REST check, with
+// relation (one) or relations (a set).
+type checkLine struct {
+	SubjectType *string  `json:"subject_type"`
+	SubjectID   *string  `json:"subject_id"`
+	Relation    *string  `json:"relation"`
+	Relations   []string `json:"relations"`
+	ObjectType  *string  `json:"object_type"`
+	ObjectID    *string  `json:"object_id"`
+}
+
+// decodeTuple decodes and validates one tuples-file line.
+func decodeTuple(line []byte) (tuples.Key, error) {
+	var t tupleLine
+	if err := decodeObject(line, &t); err != nil {
+		return tuples.Key{}, err
+	}
+	if err := required(field{"subject_type", t.SubjectType}, field{"subject_id", t.SubjectID}, field{"relation", t.Relation}, field{"object_type", t.ObjectType}, field{"object_id", t.ObjectID}); err != nil {
+		return tuples.Key{}, err
+	}
+	return tuples.ParseKey(*t.SubjectType, *t.SubjectID, *t.Relation, *t.ObjectType, *t.ObjectID)
+}
+
+// decodeCheck decodes and validates one checks-file line. Both or neither of
+// relation and relations is check.ErrRelationForm (SPEC-MAP A7), an empty
+// relations list tuples.ErrEmptyRelations, as on the REST API.
+func decodeCheck(line []byte) (check.Request, error) {
+	var c checkLine
+	if err := decodeObject(line, &c); err != nil {
+		return check.Request{}, err
+	}
+	if err := required(field{"subject_type", c.SubjectType}, field{"subject_id", c.SubjectID}, field{"object_type", c.ObjectType}, field{"object_id", c.ObjectID}); err != nil {
+		return check.Request{}, err
+	}
+	subj, err := tuples.ParseSubject(*c.SubjectType, *c.SubjectID)
+	if err != nil {
+		return check.Request{}, err
+	}
+	obj, err := tuples.ParseObject(*c.ObjectType, *c.ObjectID)
+	if err != nil {
+		return check.Request{}, err
+	}
+	req := check.Request{Subject: subj, Object: obj}
+	switch {
+	case (c.Relation == nil) == (c.Relations == nil):
+		return check.Request{}, check.ErrRelationForm
+	case c.Relation != nil:
+		if err := tuples.CheckRelation(*c.Relation); err != nil {
+			return check.Request{}, err
+		}
+		req.Relation = *c.Relation
+	default:
+		if len(c.Relations) == 0 {
+			return check.Request{}, tuples.ErrEmptyRelations
+		}
+		for _, r := range c.Relations {
+			if err := tuples.CheckRelation(r); err != nil {
+				return check.Request{}, err
+			}
+		}
+		req.Relations = c.Relations
+	}
+	return req, nil
+}
+
+// field is a decoded string field and its JSON name.
+type field struct {
+	name string
+	v    *string
+}
+
+// required reports the first field that was absent or null.
+func required(fields ...field) error {
+	for _, f := range fields {
+		if f.v == nil {
+			return errJSON.With("missing %s", f.name)
+		}
+	}
+	return nil
+}
+
+// decodeObject decodes line, which must hold exactly one JSON object with no
+// unknown fields, into v.
+func decodeObject(line []byte, v any) error {
+	trimmed := bytes.TrimSpace(line)
+	if len(trimmed) == 0 || trimmed[0] != '{' {
+		return errJSON.With("want a JSON object")
+	}
+	dec := json.NewDecoder(bytes.NewReader(trimmed))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return jsonProblem(err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return errJSON.With("unexpected data after the JSON object")
+	}
+	return nil
+}
+
+// jsonProblem rewords encoding/json's errors without its "json: " prefix.
+func jsonProblem(err error) error {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn):
+		return errJSON.With("malformed JSON at byte %d: %v", syn.Offset, syn)
+	case errors.As(err, &typ):
+		field := typ.Field
+		if field == "" {
+			field = "value"
+		}
+		return errJSON.With("%s: want %s, got %s", field, describeGoType(typ.Type.String()), typ.Value)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return errJSON.With("malformed JSON: unexpected end of line")
+	}
+	msg := err.Error()
+	if len(msg) > 6 && msg[:6] == "json: " {
+		msg = msg[6:]
+	}
+	return errJSON.With("%s", msg)
+}
+
+func describeGoType(t string) string {
+	switch t {
+	case "string", "*string":
+		return "a string"
+	case "[]string":
+		return "an array of strings"
+	}
+	return fmt.Sprintf("a %s", t)
+}

@@ -1,0 +1,17 @@
+package server
+
+import (
+	"encoding/json"
+	"net/http"
+)
+
+// writeJSON writes v as the JSON body of a response with the given status.
+// Encoding errors are not reported: the status line is already sent, and every
+// value passed here is a plain struct that cannot fail to encode.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
