@@ -23,8 +23,9 @@ const seed = 42
 type world struct {
 	gen     *Graph
 	g       *memory.Graph
-	cached  *check.Engine // the default configuration: cache on
-	nocache *check.Engine // every check evaluated from the graph
+	cached   *check.Engine // the default configuration: long evaluations cached
+	cacheAll *check.Engine // every evaluation cached (CacheMinSteps 1)
+	nocache  *check.Engine // every check evaluated from the graph
 	wide    tuples.Ref    // a document with wideParents parent folders
 }
 
@@ -79,6 +80,9 @@ func getWorld(tb testing.TB, n int) *world {
 	var err error
 	snap := func() check.Graph { return w.g.Snapshot() }
 	if w.cached, err = check.New(snap, w.g.Intern, check.Config{Rules: ParseRules()}); err != nil {
+		tb.Fatal(err)
+	}
+	if w.cacheAll, err = check.New(snap, w.g.Intern, check.Config{Rules: ParseRules(), CacheMinSteps: 1}); err != nil {
 		tb.Fatal(err)
 	}
 	if w.nocache, err = check.New(snap, w.g.Intern, check.Config{Rules: ParseRules(), Cache: cache.Config{Disabled: true}}); err != nil {
@@ -179,18 +183,30 @@ func runChecks(b *testing.B, eng *check.Engine, reqs []check.Request, allowed bo
 	}
 }
 
-// BenchmarkCheck evaluates each scenario from the graph (cache disabled), which
-// is the engine's own cost, and through a warm cache.
+// engines are the cache configurations compared: off (the engine's own cost),
+// on (the default: evaluations of at least check.DefaultCacheMinSteps lookups
+// are cached) and all (every evaluation cached).
+func (w *world) engines() []struct {
+	name string
+	e    *check.Engine
+} {
+	return []struct {
+		name string
+		e    *check.Engine
+	}{{"off", w.nocache}, {"on", w.cached}, {"all", w.cacheAll}}
+}
+
+// BenchmarkCheck runs each scenario over its 4096 keys again and again, so
+// with a cache every answer is in it after the first round (a hot cache).
 func BenchmarkCheck(b *testing.B) {
 	for _, n := range sizes() {
 		w := getWorld(b, n)
 		for _, sc := range scenarios(w) {
-			b.Run(fmt.Sprintf("size=%s/%s/cache=off", sizeName(n), sc.name), func(b *testing.B) {
-				runChecks(b, w.nocache, sc.reqs, sc.allowed)
-			})
-			b.Run(fmt.Sprintf("size=%s/%s/cache=hot", sizeName(n), sc.name), func(b *testing.B) {
-				runChecks(b, w.cached, sc.reqs, sc.allowed)
-			})
+			for _, eng := range w.engines() {
+				b.Run(fmt.Sprintf("size=%s/%s/cache=%s", sizeName(n), sc.name, eng.name), func(b *testing.B) {
+					runChecks(b, eng.e, sc.reqs, sc.allowed)
+				})
+			}
 		}
 	}
 }
@@ -201,10 +217,7 @@ func BenchmarkCheckCacheCold(b *testing.B) {
 	ctx := context.Background()
 	for _, n := range sizes() {
 		w := getWorld(b, n)
-		for _, eng := range []struct {
-			name string
-			e    *check.Engine
-		}{{"off", w.nocache}, {"on", w.cached}} {
+		for _, eng := range w.engines() {
 			b.Run(fmt.Sprintf("size=%s/ttu-3hop/cache=%s", sizeName(n), eng.name), func(b *testing.B) {
 				b.ReportAllocs()
 				users := w.gen.Users
@@ -227,10 +240,7 @@ func BenchmarkCheckParallel(b *testing.B) {
 		w := getWorld(b, n)
 		sc := scenarios(w)
 		reqs := sc[5].reqs // ttu-3hop
-		for _, eng := range []struct {
-			name string
-			e    *check.Engine
-		}{{"off", w.nocache}, {"on", w.cached}} {
+		for _, eng := range w.engines() {
 			b.Run(fmt.Sprintf("size=%s/ttu-3hop-1pct-writes/cache=%s", sizeName(n), eng.name), func(b *testing.B) {
 				var next atomic.Uint64
 				b.ReportAllocs()

@@ -30,11 +30,21 @@ type Result struct {
 
 // Config configures an Engine. Its zero value is a valid, rule-less engine.
 type Config struct {
-	Rules      *rewrite.Rules
-	Limits     Limits
-	Cache      cache.Config
-	Registerer prometheus.Registerer // nil: no metrics
+	Rules  *rewrite.Rules
+	Limits Limits
+	Cache  cache.Config
+	// CacheMinSteps is the work, in graph lookups, below which an evaluation
+	// is not cached: a short evaluation costs less than storing its answer.
+	// 0 means DefaultCacheMinSteps; 1 caches every evaluation.
+	CacheMinSteps int
+	Registerer    prometheus.Registerer // nil: no metrics
 }
+
+// DefaultCacheMinSteps is the default Config.CacheMinSteps. Measured on the
+// SaaS benchmark (docs/BENCHMARKS.md): storing an answer in the cache costs
+// about as much as an evaluation of a few dozen lookups, so only longer ones
+// are worth keeping.
+const DefaultCacheMinSteps = 64
 
 // Engine evaluates checks and expansions. It is safe for concurrent use.
 type Engine struct {
@@ -42,6 +52,8 @@ type Engine struct {
 	prog     *program
 	limits   Limits
 	cache    *cache.Cache[cacheKey, cacheValue]
+	minSteps int
+	worth    *worthFilter // nil when every evaluation is cached
 	m        *metrics
 }
 
@@ -65,7 +77,15 @@ func New(snapshot func() Graph, intern func(string) (tuples.Sym, error), cfg Con
 	if err != nil {
 		return nil, err
 	}
-	return &Engine{snapshot: snapshot, prog: p, limits: limits, cache: c, m: m}, nil
+	minSteps := cfg.CacheMinSteps
+	if minSteps <= 0 {
+		minSteps = DefaultCacheMinSteps
+	}
+	eng := &Engine{snapshot: snapshot, prog: p, limits: limits, cache: c, minSteps: minSteps, m: m}
+	if minSteps > 1 && c != nil {
+		eng.worth = new(worthFilter)
+	}
+	return eng, nil
 }
 
 // Rules returns the rule set the engine evaluates (never nil).
@@ -164,7 +184,12 @@ func (e *Engine) check(ctx context.Context, g Graph, req *Request) (Result, erro
 // evaluate runs the rules for one relation, through the cache.
 func (e *Engine) evaluate(ctx context.Context, g Graph, subj tuples.NodeID, rel tuples.Sym, obj tuples.NodeID, objType tuples.Sym) (Result, error) {
 	key := cacheKey{rev: g.Revision(), subj: subj, obj: obj, rel: rel}
-	cacheable := obj != 0 // unknown objects of different types would share node 0
+	cacheable := obj != 0 && e.cache != nil // unknown objects of different types would share node 0
+	var h uint64
+	if cacheable && e.worth != nil {
+		h = filterHash(subj, rel, obj)
+		cacheable = e.worth.has(h)
+	}
 	if cacheable {
 		if v, ok := e.cache.Get(key); ok {
 			return Result{Allowed: v.allowed, MatchedTupleID: v.matched}, nil
@@ -179,8 +204,11 @@ func (e *Engine) evaluate(ctx context.Context, g Graph, subj tuples.NodeID, rel 
 		}
 		return Result{}, err
 	}
-	if cacheable && !ev.cycled {
+	if obj != 0 && e.cache != nil && !ev.cycled && ev.steps >= e.minSteps {
 		e.cache.Set(key, cacheValue{allowed: ok, matched: id})
+		if e.worth != nil {
+			e.worth.add(filterHash(subj, rel, obj))
+		}
 	}
 	return Result{Allowed: ok, MatchedTupleID: id}, nil
 }

@@ -31,12 +31,14 @@ type evaluator struct {
 	// evaluator, and with it the whole evaluation, off the heap.
 	stack  [maxMaxDepth]frame
 	top    int
+	steps  int  // graph lookups made, the measure of what a cache entry would save
 	cycled bool // a branch was denied by a cycle: the result must not be cached
 	depth  int  // deepest rule expansion reached (for the depth histogram)
 }
 
 // eval decides whether ev.subj holds rel on obj (of type typ), at recursion depth depth.
 func (ev *evaluator) eval(rel tuples.Sym, obj tuples.NodeID, typ tuples.Sym, depth int) (bool, tuples.UUID, error) {
+	ev.steps++
 	if id, ok := ev.g.Has(ev.subj, rel, obj); ok {
 		return true, id, nil
 	}
@@ -72,6 +74,7 @@ func (ev *evaluator) eval(rel tuples.Sym, obj tuples.NodeID, typ tuples.Sym, dep
 				return ok, id, err
 			}
 		case rewrite.TupleToUserset:
+			ev.steps++
 			subjects := ev.g.Subjects(obj, n.tupleset)
 			if len(subjects) > ev.limits.MaxFanOut {
 				return false, tuples.UUID{}, ErrEvaluationLimit.With("fan-out=%d at %s.%s via %s (max %d)",

@@ -78,7 +78,7 @@ func fuzzOnce(t *testing.T, e *entropy) {
 	}
 	refs = append(refs, tuples.Ref{Type: "doc", ID: tuples.NewUUID()}) // never in a tuple
 	g := memory.New()
-	eng, err := New(func() Graph { return g.Snapshot() }, g.Intern, Config{Rules: rules, Limits: limits, Cache: smallCache})
+	eng, err := New(func() Graph { return g.Snapshot() }, g.Intern, Config{Rules: rules, Limits: limits, Cache: smallCache, CacheMinSteps: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,7 +178,7 @@ func TestConcurrentChecksDuringWrites(t *testing.T) {
 	rules := &rewrite.Rules{Types: map[string]map[string]rewrite.Rule{
 		"doc": {"viewer": {{Kind: rewrite.This}, {Kind: rewrite.TupleToUserset, TuplesetRelation: "parent", Relation: "member"}}},
 	}}
-	eng, err := New(func() Graph { return g.Snapshot() }, g.Intern, Config{Rules: rules})
+	eng, err := New(func() Graph { return g.Snapshot() }, g.Intern, Config{Rules: rules, CacheMinSteps: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
