@@ -65,6 +65,16 @@ func runServe(ctx context.Context, sio stdio, args []string) int {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
 	g := memory.New()
+	reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "flametrench_graph_tuples",
+			Help: "Tuples in the in-memory graph at its current revision.",
+		}, func() float64 { return float64(g.Len()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "flametrench_graph_revision",
+			Help: "Revision of the in-memory graph (increases with every committed write).",
+		}, func() float64 { return float64(g.Revision()) }),
+	)
 	eng, err := check.New(func() check.Graph { return g.Snapshot() }, g.Intern, check.Config{
 		Rules:      rules,
 		Limits:     limits,

@@ -87,7 +87,7 @@ func TestServe(t *testing.T) {
 			t.Errorf("GET %s = %d %q, want 200 containing %q", path, resp.StatusCode, body, want)
 		}
 		if path == "/metrics" {
-			for _, m := range []string{"go_goroutines", "process_start_time_seconds", "flametrench_cache_hits_total"} {
+			for _, m := range []string{"go_goroutines", "process_start_time_seconds", "flametrench_cache_hits_total", "flametrench_graph_tuples 0", "flametrench_graph_revision 0"} {
 				if !strings.Contains(string(body), m) {
 					t.Errorf("GET /metrics lacks %s", m)
 				}
