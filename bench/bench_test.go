@@ -21,12 +21,12 @@ const seed = 42
 // world is a loaded graph with engines over it, built once per size and shared
 // by every benchmark of that size.
 type world struct {
-	gen     *Graph
-	g       *memory.Graph
+	gen      *Graph
+	g        *memory.Graph
 	cached   *check.Engine // the default configuration: long evaluations cached
 	cacheAll *check.Engine // every evaluation cached (CacheMinSteps 1)
 	nocache  *check.Engine // every check evaluated from the graph
-	wide    tuples.Ref    // a document with wideParents parent folders
+	wide     tuples.Ref    // a document with wideParents parent folders
 }
 
 const wideParents = 1000 // fan-out near the default cap of 1024
