@@ -39,7 +39,7 @@ evaluation error (such as evaluation_limit_exceeded).
 
 func runCheck(ctx context.Context, sio stdio, args []string) int {
 	fs := newFlagSet("check", checkSynopsis, checkDescription, sio.err)
-	rulesPath := fs.String("rules", "", "rule document `FILE`, YAML or JSON (ADR 0007); none: direct tuples only")
+	rulesPath := rulesFlag(fs)
 	tuplesPath := fs.String("tuples", "", "tuples `FILE`, JSON lines (required)")
 	checksPath := fs.String("checks", "", "checks `FILE`, JSON lines; default: standard input")
 	var lim limitFlags

@@ -27,7 +27,7 @@ an evaluation error (such as evaluation_limit_exceeded).
 
 func runExpand(ctx context.Context, sio stdio, args []string) int {
 	fs := newFlagSet("expand", expandSynopsis, expandDescription, sio.err)
-	rulesPath := fs.String("rules", "", "rule document `FILE`, YAML or JSON (ADR 0007); none: direct tuples only")
+	rulesPath := rulesFlag(fs)
 	tuplesPath := fs.String("tuples", "", "tuples `FILE`, JSON lines (required)")
 	asJSON := fs.Bool("json", false, "print the tree as JSON")
 	var lim limitFlags

@@ -126,3 +126,8 @@ func (l *limitFlags) limits() (check.Limits, error) {
 	}
 	return check.Limits{MaxDepth: l.depth, MaxFanOut: l.fanOut}, nil
 }
+
+// rulesFlag registers --rules, which serve, check and expand share.
+func rulesFlag(fs *flag.FlagSet) *string {
+	return fs.String("rules", "", "rule document `FILE`, YAML or JSON (ADR 0007); none: direct tuples only")
+}

@@ -32,7 +32,7 @@ func runServe(ctx context.Context, sio stdio, args []string) int {
 	fs := newFlagSet("serve", "[flags]", serveDescription, sio.err)
 	addr := fs.String("addr", "127.0.0.1:8080", "listen on `HOST:PORT`")
 	dbURL := fs.String("database-url", "", "PostgreSQL `URL` (not supported yet)")
-	rulesPath := fs.String("rules", "", "rule document `FILE`, YAML or JSON (ADR 0007); none: direct tuples only")
+	rulesPath := rulesFlag(fs)
 	socket := fs.String("socket", "", "also serve the Connect API on unix socket `PATH` (not supported yet)")
 	fs.Bool("no-migrate", false, "do not apply schema migrations at start-up (PostgreSQL only)")
 	var lim limitFlags
