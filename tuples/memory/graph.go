@@ -224,12 +224,10 @@ func (s *Snapshot) Lookup(k tuples.Key) (tuples.Tuple, bool) {
 	if subj == 0 || obj == 0 || rel == 0 {
 		return tuples.Tuple{}, false
 	}
-	id, ok := s.Has(subj, rel, obj)
-	if !ok {
+	if _, ok := s.Has(subj, rel, obj); !ok {
 		return tuples.Tuple{}, false
 	}
-	_, e, _ := s.ids.lookup(s.g.nodes.seed, id, s.outs)
-	return s.tuple(subj, e), true
+	return s.tuple(subj, s.edge(subj, rel, obj)), true
 }
 
 // Get returns the tuple with the given id.

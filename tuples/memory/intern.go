@@ -43,32 +43,36 @@ const (
 	maxNodes   = 1<<32 - 2
 )
 
-// symbols interns type and relation names. Lookups read an immutable map plus a
-// short list of names added since it was built; the writer rebuilds the map once
-// the list reaches recentMax, so lookups stay cheap and allocation-free.
+// symbols interns type and relation names. Lookups read one immutable table:
+// a map plus a short list of names added since the map was built. The writer
+// publishes a new table (one atomic store) for every name, rebuilding the map
+// once the list reaches recentMax, so lookups stay cheap and allocation-free and
+// always see a map and a list that belong together.
 type symbols struct {
-	frozen atomic.Pointer[map[string]tuples.Sym]
-	recent atomic.Pointer[[]string] // names of syms len(frozen)+1 ..
-	names  appendOnly[string]       // index = Sym; slot 0 unused
+	table atomic.Pointer[symTable]
+	names appendOnly[string] // index = Sym; slot 0 unused
+}
+
+type symTable struct {
+	m      map[string]tuples.Sym
+	recent []string // names of syms len(m)+1 ..
 }
 
 const recentMax = 32
 
 func (s *symbols) init() {
-	m := map[string]tuples.Sym{}
-	s.frozen.Store(&m)
-	s.recent.Store(new([]string))
+	s.table.Store(&symTable{m: map[string]tuples.Sym{}})
 	s.names.push("")
 }
 
 func (s *symbols) lookup(name string) tuples.Sym {
-	m := *s.frozen.Load()
-	if v, ok := m[name]; ok {
+	t := s.table.Load()
+	if v, ok := t.m[name]; ok {
 		return v
 	}
-	for i, n := range *s.recent.Load() {
+	for i, n := range t.recent {
 		if n == name {
-			return tuples.Sym(len(m) + 1 + i)
+			return tuples.Sym(len(t.m) + 1 + i)
 		}
 	}
 	return 0
@@ -85,24 +89,20 @@ func (s *symbols) intern(name string) (tuples.Sym, error) {
 		return 0, tuples.ErrGraphFull.With("more than %d distinct type and relation names", maxSymbols)
 	}
 	v := tuples.Sym(s.names.push(name))
-	recent := *s.recent.Load()
-	if len(recent)+1 < recentMax {
-		nr := append(append(make([]string, 0, len(recent)+1), recent...), name)
-		s.recent.Store(&nr)
+	old := s.table.Load()
+	if len(old.recent)+1 < recentMax {
+		s.table.Store(&symTable{m: old.m, recent: append(append(make([]string, 0, len(old.recent)+1), old.recent...), name)})
 		return v, nil
 	}
-	old := *s.frozen.Load()
-	m := make(map[string]tuples.Sym, len(old)+len(recent)+1)
-	for k, x := range old {
+	m := make(map[string]tuples.Sym, len(old.m)+len(old.recent)+1)
+	for k, x := range old.m {
 		m[k] = x
 	}
-	for i, n := range recent {
-		m[n] = tuples.Sym(len(old) + 1 + i)
+	for i, n := range old.recent {
+		m[n] = tuples.Sym(len(old.m) + 1 + i)
 	}
 	m[name] = v
-	// Publish the map before emptying the list so a reader always finds the name.
-	s.frozen.Store(&m)
-	s.recent.Store(new([]string))
+	s.table.Store(&symTable{m: m})
 	return v, nil
 }
 

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"iter"
 	"math/rand/v2"
+	"strconv"
+	"sync/atomic"
 	"testing"
 
 	"github.com/flametrench/server/tuples"
@@ -156,3 +158,58 @@ func TestLoadAllOrNothing(t *testing.T) {
 }
 
 var second = tuples.NewUUID()
+
+// TestLargeBatchKeepsIDs: a batch big enough to rehash the id index, whose
+// subjects are all new nodes, must leave every tuple findable by id.
+func TestLargeBatchKeepsIDs(t *testing.T) {
+	ctx := context.Background()
+	g := New()
+	doc := tuples.Ref{Type: "doc", ID: tuples.NewUUID()}
+	var changes []tuples.Change
+	for i := 0; i < 2000; i++ {
+		changes = append(changes, tuples.Change{Op: tuples.OpCreate, Key: tuples.Key{Subject: tuples.Ref{Type: "usr", ID: tuples.NewUUID()}, Relation: "viewer", Object: doc}})
+	}
+	res, err := g.Write(ctx, changes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tup := range res.Tuples {
+		if got, err := g.Get(ctx, tup.ID); err != nil || got != tup {
+			t.Fatalf("Get(%v) = %+v, %v; want %+v", tup.ID, got, err, tup)
+		}
+	}
+}
+
+// TestSymbolsDuringRebuild: a name, once interned, is found by every lookup,
+// even while later names rebuild the table.
+func TestSymbolsDuringRebuild(t *testing.T) {
+	var s symbols
+	s.init()
+	var last atomic.Int64
+	names := make([]string, 5000)
+	for i := range names {
+		names[i] = "n" + strconv.Itoa(i)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i, n := range names {
+			if _, err := s.intern(n); err != nil {
+				t.Error(err)
+				return
+			}
+			last.Store(int64(i))
+		}
+	}()
+	for {
+		select {
+		case <-done:
+			return
+		default:
+		}
+		i := last.Load()
+		if got, want := s.lookup(names[i]), tuples.Sym(i+1); got != want {
+			t.Fatalf("lookup(%s) = %d, want %d", names[i], got, want)
+		}
+	}
+}

@@ -140,7 +140,8 @@ func (b *batch) outs(n tuples.NodeID) []outEdge {
 
 // each visits every tuple as this batch sees it (for rehashing the id index).
 func (b *batch) each(fn func(tuples.UUID, tuples.NodeID)) {
-	for i := 1; i < b.adj.p.len(); i++ {
+	// Nodes interned by this batch lie beyond the old vector, so walk every node.
+	for i := 1; i < b.g.nodes.keys.n; i++ {
 		for _, e := range b.outs(tuples.NodeID(i)) {
 			fn(e.id, tuples.NodeID(i))
 		}
