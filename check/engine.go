@@ -184,13 +184,15 @@ func (e *Engine) check(ctx context.Context, g Graph, req *Request) (Result, erro
 // evaluate runs the rules for one relation, through the cache.
 func (e *Engine) evaluate(ctx context.Context, g Graph, subj tuples.NodeID, rel tuples.Sym, obj tuples.NodeID, objType tuples.Sym) (Result, error) {
 	key := cacheKey{rev: g.Revision(), subj: subj, obj: obj, rel: rel}
-	cacheable := obj != 0 && e.cache != nil // unknown objects of different types would share node 0
+	// Unknown objects of different types would share node 0: never cached.
+	storable := obj != 0 && e.cache != nil
+	lookup := storable
 	var h uint64
-	if cacheable && e.worth != nil {
+	if storable && e.worth != nil {
 		h = filterHash(subj, rel, obj)
-		cacheable = e.worth.has(h)
+		lookup = e.worth.has(h)
 	}
-	if cacheable {
+	if lookup {
 		if v, ok := e.cache.Get(key); ok {
 			return Result{Allowed: v.allowed, MatchedTupleID: v.matched}, nil
 		}
@@ -204,10 +206,10 @@ func (e *Engine) evaluate(ctx context.Context, g Graph, subj tuples.NodeID, rel 
 		}
 		return Result{}, err
 	}
-	if obj != 0 && e.cache != nil && !ev.cycled && ev.steps >= e.minSteps {
+	if storable && !ev.cycled && ev.steps >= e.minSteps {
 		e.cache.Set(key, cacheValue{allowed: ok, matched: id})
 		if e.worth != nil {
-			e.worth.add(filterHash(subj, rel, obj))
+			e.worth.add(h)
 		}
 	}
 	return Result{Allowed: ok, MatchedTupleID: id}, nil
