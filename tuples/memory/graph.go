@@ -23,6 +23,9 @@ type Graph struct {
 	cur   atomic.Pointer[Snapshot]
 	syms  symbols
 	nodes nodes
+
+	waitMu sync.Mutex    // waitMu guards waitCh
+	waitCh chan struct{} // closed at the next publish; nil while no one waits
 }
 
 // Snapshot is an immutable view of the graph at one revision. It is safe for

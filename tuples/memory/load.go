@@ -25,24 +25,32 @@ import (
 func (g *Graph) Load(ctx context.Context, src iter.Seq2[tuples.Tuple, error]) (int, uint64, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	old := g.cur.Load()
+	return g.loadLocked(ctx, g.cur.Load(), 0, src)
+}
+
+// loadLocked loads src on top of old (the current snapshot, or an empty one to
+// replace the graph's content) and publishes the result at rev (0: the next
+// revision). g.mu must be held.
+func (g *Graph) loadLocked(ctx context.Context, old *Snapshot, rev uint64, src iter.Seq2[tuples.Tuple, error]) (int, uint64, error) {
+	cur := g.cur.Load()
 	chunks, total, err := g.loadRecords(ctx, src)
 	if err != nil {
-		return 0, old.rev, err
+		return 0, cur.rev, err
 	}
 	if err := old.checkIDs(chunks, total); err != nil {
-		return 0, old.rev, err
+		return 0, cur.rev, err
 	}
 	if err := ctx.Err(); err != nil {
-		return 0, old.rev, err
+		return 0, cur.rev, err
 	}
 	l := &loader{old: old, fresh: make([]*lists, g.nodes.keys.n)}
 	kept := l.out(chunks, total)
-	if len(kept) == 0 {
-		return 0, old.rev, nil
+	if len(kept) == 0 && rev == 0 {
+		return 0, cur.rev, nil
 	}
 	l.in(kept)
-	b := g.begin()
+	b := g.beginFrom(old)
+	b.rev = rev
 	for v, a := range l.fresh {
 		if a != nil {
 			b.adj.set(v, pack(a.out, a.in))
@@ -51,9 +59,7 @@ func (g *Graph) Load(ctx context.Context, src iter.Seq2[tuples.Tuple, error]) (i
 	b.count += len(kept)
 	b.ids.x.live = b.count // rehash sizes the table for the live count
 	b.ids.rehash(b.eachBuilt)
-	s := &Snapshot{g: g, rev: old.rev + 1, adj: b.adj.build(), ids: b.ids.build(), count: b.count}
-	g.cur.Store(s)
-	return len(kept), s.rev, nil
+	return len(kept), g.publish(b), nil
 }
 
 // rec is one tuple being loaded, in interned form.

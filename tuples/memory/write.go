@@ -72,6 +72,7 @@ type batch struct {
 	seen  map[edgeKey]struct{}
 	count int
 	dirty bool
+	rev   uint64 // the revision to publish at; 0: the next one
 }
 
 // owned tracks a node whose adjacency this batch has copied. Each list is copied
@@ -89,9 +90,12 @@ type edgeKey struct {
 	obj  tuples.NodeID
 }
 
-func (g *Graph) begin() *batch {
+func (g *Graph) begin() *batch { return g.beginFrom(g.cur.Load()) }
+
+// beginFrom starts a batch that builds on old, which is the current snapshot
+// or, for Reset, an empty one.
+func (g *Graph) beginFrom(old *Snapshot) *batch {
 	g.gen++
-	old := g.cur.Load()
 	return &batch{
 		g: g, old: old, gen: g.gen, count: old.count,
 		adj:  newPvecBuilder(old.adj, g.gen),
@@ -271,15 +275,26 @@ func (b *batch) remove(subj tuples.NodeID, e outEdge) {
 // commit sorts what the batch appended, publishes the snapshot and returns its
 // revision. A batch that changed nothing publishes nothing.
 func (g *Graph) commit(b *batch) uint64 {
-	if !b.dirty {
+	if !b.dirty && b.rev == 0 {
 		return b.old.rev
 	}
 	for n, o := range b.own {
 		b.adj.set(int(n), pack(mergeSorted(o.out, o.outSorted, cmpOut), mergeSorted(o.in, o.inSorted, cmpIn)))
 	}
-	s := &Snapshot{g: g, rev: b.old.rev + 1, adj: b.adj.build(), ids: b.ids.build(), count: b.count}
+	return g.publish(b)
+}
+
+// publish makes the batch's snapshot current, at b.rev or the next revision,
+// and wakes whoever waits for it.
+func (g *Graph) publish(b *batch) uint64 {
+	rev := b.rev
+	if rev == 0 {
+		rev = b.old.rev + 1
+	}
+	s := &Snapshot{g: g, rev: rev, adj: b.adj.build(), ids: b.ids.build(), count: b.count}
 	g.cur.Store(s)
-	return s.rev
+	g.wake()
+	return rev
 }
 
 // mergeSorted sorts s, whose first sorted elements are already in order, into an
