@@ -21,7 +21,7 @@ var (
 	// whether the transaction committed is unknown.
 	ErrCommitUnknown = &tuples.Error{Kind: tuples.Unavailable, Code: "unavailable.commit_unknown", Msg: "the database connection broke during commit; the write may or may not have been applied"}
 	// ErrSchema: the database schema is not the one this binary needs.
-	ErrSchema = &tuples.Error{Kind: tuples.Unavailable, Code: "unavailable.schema", Msg: "database schema out of date"}
+	ErrSchema   = &tuples.Error{Kind: tuples.Unavailable, Code: "unavailable.schema", Msg: "database schema out of date"}
 	errInternal = &tuples.Error{Kind: tuples.Internal, Code: "internal_error", Msg: "database error"}
 )
 
