@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync/atomic"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/flametrench/server/tuples"
@@ -27,6 +28,10 @@ type DB struct {
 	pool    *pgxpool.Pool
 	notify  bool
 	lastRev atomic.Uint64 // the highest revision this handle has committed or read
+
+	// stampHook replaces stamp in tests that show what a naive revision
+	// scheme would break.
+	stampHook func(ctx context.Context, tx pgx.Tx, changes []byte) (uint64, error)
 }
 
 // notifyChannel is the LISTEN/NOTIFY channel on which commits announce their

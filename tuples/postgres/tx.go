@@ -142,6 +142,9 @@ SELECT r.rev FROM r CROSS JOIN LATERAL (SELECT pg_notify('` + notifyChannel + `'
 )
 
 func (db *DB) stamp(ctx context.Context, tx pgx.Tx, log []tuples.Change) (uint64, error) {
+	if db.stampHook != nil {
+		return db.stampHook(ctx, tx, encodeChanges(log))
+	}
 	q := stampSQL
 	if db.notify {
 		q = stampNotifySQL

@@ -337,42 +337,64 @@ func (t *Tx) DeleteSubject(ctx context.Context, subject tuples.Ref) (int, error)
 	return n, translate(rows.Err())
 }
 
-// Write applies a batch in its own transaction (tuples.Writer).
-func (db *DB) Write(ctx context.Context, changes []tuples.Change) (tuples.WriteResult, error) {
+// updater is DB.Update or Follower.Update.
+type updater func(ctx context.Context, fn func(*Tx) error) (uint64, error)
+
+// readRevision is for a write that changed nothing: the revision it saw, read
+// in its transaction after its lookups, so a token for it covers the tuples
+// it found.
+func (t *Tx) readRevision(ctx context.Context) (uint64, error) {
+	var rev int64
+	err := t.tx.QueryRow(ctx, `SELECT rev FROM tup_revision`).Scan(&rev)
+	return uint64(rev), translate(err)
+}
+
+// writeBatch runs Write in a transaction of update.
+func writeBatch(ctx context.Context, update updater, changes []tuples.Change) (tuples.WriteResult, error) {
 	var res tuples.WriteResult
-	rev, err := db.Update(ctx, func(tx *Tx) error {
+	rev, err := update(ctx, func(tx *Tx) error {
 		var err error
-		res.Tuples, err = tx.Write(ctx, changes)
+		if res.Tuples, err = tx.Write(ctx, changes); err != nil {
+			return err
+		}
+		if len(tx.log) == 0 {
+			res.Revision, err = tx.readRevision(ctx)
+		}
 		return err
 	})
 	if err != nil {
 		return tuples.WriteResult{}, err
 	}
-	if rev == 0 { // nothing changed (touches of existing tuples)
-		if rev, _, err = db.Head(ctx); err != nil {
-			return tuples.WriteResult{}, err
-		}
+	if rev != 0 {
+		res.Revision = rev
 	}
-	res.Revision = rev
 	return res, nil
 }
 
-// DeleteSubject deletes the subject's tuples in its own transaction
-// (tuples.Writer).
-func (db *DB) DeleteSubject(ctx context.Context, subject tuples.Ref) (int, uint64, error) {
+// deleteSubject runs DeleteSubject in a transaction of update.
+func deleteSubject(ctx context.Context, update updater, subject tuples.Ref) (int, uint64, error) {
 	var n int
-	rev, err := db.Update(ctx, func(tx *Tx) error {
+	var seen uint64
+	rev, err := update(ctx, func(tx *Tx) error {
 		var err error
-		n, err = tx.DeleteSubject(ctx, subject)
+		if n, err = tx.DeleteSubject(ctx, subject); err == nil && n == 0 {
+			seen, err = tx.readRevision(ctx)
+		}
 		return err
 	})
 	if err != nil {
 		return 0, 0, err
 	}
-	if rev == 0 {
-		if rev, _, err = db.Head(ctx); err != nil {
-			return 0, 0, err
-		}
-	}
-	return n, rev, nil
+	return n, max(rev, seen), nil
+}
+
+// Write applies a batch in its own transaction (tuples.Writer).
+func (db *DB) Write(ctx context.Context, changes []tuples.Change) (tuples.WriteResult, error) {
+	return writeBatch(ctx, db.Update, changes)
+}
+
+// DeleteSubject deletes the subject's tuples in its own transaction
+// (tuples.Writer).
+func (db *DB) DeleteSubject(ctx context.Context, subject tuples.Ref) (int, uint64, error) {
+	return deleteSubject(ctx, db.Update, subject)
 }
