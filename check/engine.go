@@ -2,6 +2,7 @@ package check
 
 import (
 	"context"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -17,6 +18,10 @@ type Request struct {
 	Relation  string
 	Relations []string
 	Object    tuples.Ref
+	// AtLeast, when not 0, is the revision of a consistency token: the check
+	// is answered from a graph at that revision or later, waiting for it up to
+	// Config.ConsistencyTimeout, else it fails with tuples.ErrStale.
+	AtLeast uint64
 }
 
 // Result is the answer to a check. MatchedTupleID is the direct tuple that
@@ -38,7 +43,15 @@ type Config struct {
 	// 0 means DefaultCacheMinSteps; 1 caches every evaluation.
 	CacheMinSteps int
 	Registerer    prometheus.Registerer // nil: no metrics
+	// Waiter is what a request with AtLeast waits on: the graph, or the
+	// replica that keeps it current. Nil: such a request never waits.
+	Waiter tuples.Waiter
+	// ConsistencyTimeout bounds that wait. 0 means DefaultConsistencyTimeout.
+	ConsistencyTimeout time.Duration
 }
+
+// DefaultConsistencyTimeout is the default Config.ConsistencyTimeout.
+const DefaultConsistencyTimeout = 5 * time.Second
 
 // DefaultCacheMinSteps is the default Config.CacheMinSteps. Measured on the
 // SaaS benchmark (docs/BENCHMARKS.md): storing an answer in the cache costs
@@ -55,6 +68,8 @@ type Engine struct {
 	minSteps int
 	worth    *worthFilter // nil when every evaluation is cached
 	m        *metrics
+	waiter   tuples.Waiter
+	waitFor  time.Duration
 }
 
 // New builds an engine over a graph. snapshot returns the graph's current
@@ -81,7 +96,11 @@ func New(snapshot func() Graph, intern func(string) (tuples.Sym, error), cfg Con
 	if minSteps <= 0 {
 		minSteps = DefaultCacheMinSteps
 	}
-	eng := &Engine{snapshot: snapshot, prog: p, limits: limits, cache: c, minSteps: minSteps, m: m}
+	waitFor := cfg.ConsistencyTimeout
+	if waitFor <= 0 {
+		waitFor = DefaultConsistencyTimeout
+	}
+	eng := &Engine{snapshot: snapshot, prog: p, limits: limits, cache: c, minSteps: minSteps, m: m, waiter: cfg.Waiter, waitFor: waitFor}
 	if minSteps > 1 && c != nil {
 		eng.worth = new(worthFilter)
 	}
@@ -132,7 +151,11 @@ func (e *Engine) Check(ctx context.Context, req Request) (Result, error) {
 		e.m.outcome(outcomeError)
 		return Result{}, err
 	}
-	g := e.snapshot()
+	g, err := e.snapshotAt(ctx, req.AtLeast)
+	if err != nil {
+		e.m.outcome(outcomeError)
+		return Result{}, err
+	}
 	res, err := e.check(ctx, g, &req)
 	res.Revision = g.Revision()
 	if err != nil {
@@ -145,6 +168,22 @@ func (e *Engine) Check(ctx context.Context, req Request) (Result, error) {
 		e.m.outcome(outcomeDenied)
 	}
 	return res, nil
+}
+
+// snapshotAt returns a snapshot at revision rev or later, waiting for one if
+// it must (consistency tokens).
+func (e *Engine) snapshotAt(ctx context.Context, rev uint64) (Graph, error) {
+	g := e.snapshot()
+	if g.Revision() >= rev {
+		return g, nil
+	}
+	if e.waiter == nil {
+		return nil, tuples.ErrStale.With("the graph is at revision %d, the request asks for %d", g.Revision(), rev)
+	}
+	if err := tuples.AwaitRevision(ctx, e.waiter, rev, e.waitFor); err != nil {
+		return nil, err
+	}
+	return e.snapshot(), nil
 }
 
 func (e *Engine) check(ctx context.Context, g Graph, req *Request) (Result, error) {

@@ -79,13 +79,16 @@ func (b Branch) MarshalJSON() ([]byte, error) {
 
 // Expand returns the userset tree of relation on object at the current snapshot,
 // under the same depth and fan-out limits as Check (direct subject lists count
-// against MaxFanOut too).
-func (e *Engine) Expand(ctx context.Context, relation string, object tuples.Ref) (*Tree, uint64, error) {
+// against MaxFanOut too). atLeast is as Request.AtLeast.
+func (e *Engine) Expand(ctx context.Context, relation string, object tuples.Ref, atLeast uint64) (*Tree, uint64, error) {
 	k := tuples.Key{Subject: object, Relation: relation, Object: object}
 	if err := k.Validate(); err != nil {
 		return nil, 0, err
 	}
-	g := e.snapshot()
+	g, err := e.snapshotAt(ctx, atLeast)
+	if err != nil {
+		return nil, 0, err
+	}
 	x := expander{ctx: ctx, g: g, p: e.prog, limits: e.limits}
 	objType := g.Sym(object.Type)
 	t, err := x.expand(relation, g.Sym(relation), object, g.Node(objType, object.ID), objType, 0)

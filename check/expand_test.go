@@ -30,7 +30,7 @@ func members(t *Tree, into map[tuples.Ref]bool) {
 func expandAgrees(t *testing.T, eng *Engine, subjects []tuples.Ref, rel string, obj tuples.Ref) {
 	t.Helper()
 	ctx := context.Background()
-	tree, _, err := eng.Expand(ctx, rel, obj)
+	tree, _, err := eng.Expand(ctx, rel, obj, 0)
 	if err != nil {
 		if !errors.Is(err, ErrEvaluationLimit) {
 			t.Fatalf("Expand(%s, %s) = unexpected error %v", rel, obj, err)
@@ -100,7 +100,7 @@ rules:
 	if _, err := g.Write(ctx, changes); err != nil {
 		t.Fatal(err)
 	}
-	tree, rev, err := eng.Expand(ctx, "viewer", proj)
+	tree, rev, err := eng.Expand(ctx, "viewer", proj, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +157,7 @@ func TestExpandLimits(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		tree, _, err := eng.Expand(ctx, "viewer", docs[4])
+		tree, _, err := eng.Expand(ctx, "viewer", docs[4], 0)
 		eng.Close()
 		if tc.ok {
 			if err != nil {
@@ -182,10 +182,10 @@ func TestExpandValidates(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer eng.Close()
-	if _, _, err := eng.Expand(context.Background(), "Bad-Relation", tuples.Ref{Type: "doc", ID: tuples.NewUUID()}); tuples.KindOf(err) != tuples.Invalid {
+	if _, _, err := eng.Expand(context.Background(), "Bad-Relation", tuples.Ref{Type: "doc", ID: tuples.NewUUID()}, 0); tuples.KindOf(err) != tuples.Invalid {
 		t.Errorf("bad relation: err = %v, want Invalid", err)
 	}
-	tree, _, err := eng.Expand(context.Background(), "viewer", tuples.Ref{Type: "doc", ID: tuples.NewUUID()})
+	tree, _, err := eng.Expand(context.Background(), "viewer", tuples.Ref{Type: "doc", ID: tuples.NewUUID()}, 0)
 	if err != nil || len(tree.Subjects) != 0 || len(tree.Branches) != 0 {
 		t.Errorf("unknown object: tree %+v, err %v; want an empty tree", tree, err)
 	}

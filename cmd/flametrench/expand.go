@@ -56,7 +56,7 @@ func runExpand(ctx context.Context, sio stdio, args []string) int {
 	}
 	defer eng.Close()
 
-	tree, _, err := eng.Expand(ctx, relation, object)
+	tree, _, err := eng.Expand(ctx, relation, object, 0)
 	if err != nil {
 		fmt.Fprintf(sio.err, "flametrench expand: %v\n", err)
 		return exitFailed
