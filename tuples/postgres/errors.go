@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/flametrench/server/tuples"
@@ -34,7 +35,8 @@ const (
 	sqlUndefinedTable      = "42P01"
 )
 
-// translate maps a driver error onto the taxonomy at this package's boundary.
+// translate maps a driver error onto the taxonomy at this package's boundary;
+// other errors pass through.
 func translate(err error) error {
 	if err == nil {
 		return nil
@@ -61,7 +63,12 @@ func translate(err error) error {
 	if isConnError(err) {
 		return ErrUnavailable.With("database: %v", err)
 	}
-	return errInternal.With("database: %v", err)
+	if errors.Is(err, pgx.ErrNoRows) || errors.Is(err, pgx.ErrTxClosed) || errors.Is(err, pgx.ErrTxCommitRollback) {
+		return errInternal.With("database: %v", err)
+	}
+	// Not the driver's: an error of the caller's own, returned from an
+	// Update function, which the caller will want back unchanged.
+	return err
 }
 
 // isConnError reports an error of reaching or talking to the server, as

@@ -81,8 +81,9 @@ const maxAttempts = 4
 // rolls everything back. It returns the revision the commit produced, or 0 if
 // fn changed no tuples. A transaction the database aborts for serialisation
 // or deadlock is run again, so fn may run more than once: it must not have
-// effects outside the transaction. Errors are *tuples.Error values or ctx's
-// error; ErrCommitUnknown means the connection broke during COMMIT.
+// effects outside the transaction. fn's own errors come back unchanged;
+// database errors as *tuples.Error values (ErrUnavailable, ErrCommitUnknown
+// when the connection broke during COMMIT, ...); or ctx's error.
 func (db *DB) Update(ctx context.Context, fn func(*Tx) error) (uint64, error) {
 	rev, _, err := db.update(ctx, fn)
 	return rev, err

@@ -28,10 +28,23 @@ func scanTuple(row pgx.Row) (tuples.Tuple, error) {
 
 // Write applies a batch of tuple changes in the transaction, with exactly the
 // semantics of tuples.Writer.Write (the shared store suite holds both stores
-// to it): a failed batch returns an error and the caller must not commit
-// (Update rolls back on the error anyway). Inserts use ON CONFLICT DO NOTHING,
-// so a duplicate never aborts an enclosing transaction (SPEC-MAP X-6).
+// to it). It runs in a savepoint (ADR 0013), so a batch that fails leaves no
+// trace and the transaction stays usable: the caller may handle the error and
+// go on, say to treat a duplicate as success. Inserts use ON CONFLICT DO
+// NOTHING, so a duplicate never raises an SQL error (SPEC-MAP X-6).
 func (t *Tx) Write(ctx context.Context, changes []tuples.Change) ([]tuples.Tuple, error) {
+	var out []tuples.Tuple
+	err := t.Savepoint(ctx, "writeTuples", func() error {
+		var err error
+		out, err = t.write(ctx, changes)
+		return err
+	})
+	return out, err
+}
+
+// write is Write without the savepoint, for a transaction that holds the
+// batch alone and is rolled back whole if it fails.
+func (t *Tx) write(ctx context.Context, changes []tuples.Change) ([]tuples.Tuple, error) {
 	if err := validateBatch(changes); err != nil {
 		return nil, err
 	}
@@ -46,6 +59,7 @@ func (t *Tx) Write(ctx context.Context, changes []tuples.Change) ([]tuples.Tuple
 	}
 	mark := len(t.log)
 	if err := t.deletes(ctx, changes, dels, out); err != nil {
+		t.log = t.log[:mark]
 		return nil, err
 	}
 	if err := t.creates(ctx, changes, adds, out); err != nil {
@@ -354,7 +368,7 @@ func writeBatch(ctx context.Context, update updater, changes []tuples.Change) (t
 	var res tuples.WriteResult
 	rev, err := update(ctx, func(tx *Tx) error {
 		var err error
-		if res.Tuples, err = tx.Write(ctx, changes); err != nil {
+		if res.Tuples, err = tx.write(ctx, changes); err != nil {
 			return err
 		}
 		if len(tx.log) == 0 {
