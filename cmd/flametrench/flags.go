@@ -131,3 +131,9 @@ func (l *limitFlags) limits() (check.Limits, error) {
 func rulesFlag(fs *flag.FlagSet) *string {
 	return fs.String("rules", "", "rule document `FILE`, YAML or JSON (ADR 0007); none: direct tuples only")
 }
+
+// databaseURLFlag registers --database-url, which serve, migrate, import and
+// export share.
+func databaseURLFlag(fs *flag.FlagSet) *string {
+	return fs.String("database-url", "", "PostgreSQL `URL` (postgres://user:pass@host:port/db?sslmode=...)")
+}

@@ -7,22 +7,31 @@ import (
 	"net"
 	"os"
 	"os/signal"
-	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/flametrench/server/check"
 	"github.com/flametrench/server/server"
+	"github.com/flametrench/server/tuples"
 	"github.com/flametrench/server/tuples/memory"
+	"github.com/flametrench/server/tuples/postgres"
 )
 
 const serveDescription = `
 Serves Flametrench over HTTP on --addr: /healthz, /readyz and /metrics for now
-(the REST API and Connect come later). Storage is in memory: nothing survives
-a restart. SIGINT or SIGTERM stops the server gracefully: requests in flight
-get up to 10 seconds to finish.
+(the REST API and Connect come later). SIGINT or SIGTERM stops the server
+gracefully: requests in flight get up to 10 seconds to finish.
+
+Storage is in memory unless --database-url names a PostgreSQL database: then
+the database is the source of truth and the in-memory graph that checks read
+is a replica of its tuples, loaded at start (/readyz fails until it is, and
+while the database is unreachable) and kept current from the database's
+changelog, woken by LISTEN/NOTIFY and polled every --changelog-poll-interval.
+Any number of serve processes may share one database. The schema is migrated
+at start unless --no-migrate.
 
 Logs are JSON lines on standard error. Exit 0 after a graceful shutdown,
 2 on bad usage or configuration, 3 if the server could not start or failed.
@@ -31,10 +40,13 @@ Logs are JSON lines on standard error. Exit 0 after a graceful shutdown,
 func runServe(ctx context.Context, sio stdio, args []string) int {
 	fs := newFlagSet("serve", "[flags]", serveDescription, sio.err)
 	addr := fs.String("addr", "127.0.0.1:8080", "listen on `HOST:PORT`")
-	dbURL := fs.String("database-url", "", "PostgreSQL `URL` (not supported yet)")
+	dbURL := databaseURLFlag(fs)
 	rulesPath := rulesFlag(fs)
 	socket := fs.String("socket", "", "also serve the Connect API on unix socket `PATH` (not supported yet)")
-	fs.Bool("no-migrate", false, "do not apply schema migrations at start-up (PostgreSQL only)")
+	noMigrate := fs.Bool("no-migrate", false, "do not apply schema migrations at start-up; refuse to start if the schema is behind (PostgreSQL only)")
+	poll := fs.Duration("changelog-poll-interval", 100*time.Millisecond, "how often a replica reads the changelog when nothing wakes it sooner: the most it lags without NOTIFY (PostgreSQL only)")
+	retention := fs.Duration("changelog-retention", 24*time.Hour, "how long changelog rows are kept; a replica further behind reloads (PostgreSQL only)")
+	consistency := fs.Duration("consistency-timeout", check.DefaultConsistencyTimeout, "how long a request with a consistency token waits for the graph to reach it before failing with 503")
 	var lim limitFlags
 	lim.register(fs)
 	cl, err := parseArgs(fs, args)
@@ -44,14 +56,15 @@ func runServe(ctx context.Context, sio stdio, args []string) int {
 	switch {
 	case len(cl.args) > 0:
 		return usageError(sio.err, "serve", "takes no arguments, got %q", cl.args[0])
-	case *dbURL != "":
-		return usageError(sio.err, "serve", "--database-url is not supported yet (PostgreSQL: issue 3); omit it to serve from memory")
 	case *socket != "":
 		return usageError(sio.err, "serve", "--socket is not supported yet (unix socket: issue 7)")
 	}
 	limits, err := lim.limits()
 	if err != nil {
 		return usageError(sio.err, "serve", "%v", err)
+	}
+	if *poll <= 0 || *consistency <= 0 {
+		return usageError(sio.err, "serve", "--changelog-poll-interval and --consistency-timeout must be positive")
 	}
 	rules, err := loadRules(*rulesPath)
 	if err != nil {
@@ -75,10 +88,44 @@ func runServe(ctx context.Context, sio stdio, args []string) int {
 			Help: "Revision of the in-memory graph (increases with every committed write).",
 		}, func() float64 { return float64(g.Revision()) }),
 	)
+	log := slog.New(slog.NewJSONHandler(sio.err, nil))
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	// Storage: the graph alone, or the graph as a replica of PostgreSQL.
+	var waiter tuples.Waiter = g
+	ready := func() bool { return true } // in memory, there is nothing to hydrate
+	storage := "storage is in memory, nothing survives a restart"
+	if *dbURL != "" {
+		db, err := openDatabase(ctx, log, *dbURL, !*noMigrate)
+		if err != nil {
+			log.Error("cannot use the database", "err", err)
+			return exitFailed
+		}
+		defer db.Close()
+		f := postgres.NewFollower(db, g, postgres.FollowerConfig{
+			PollInterval: *poll,
+			Retention:    *retention,
+			Logger:       log,
+			Registerer:   reg,
+		})
+		fctx, stopFollower := context.WithCancel(context.WithoutCancel(ctx))
+		followed := make(chan struct{})
+		go func() {
+			defer close(followed)
+			f.Run(fctx)
+		}()
+		defer func() { stopFollower(); <-followed }() // before db.Close
+		waiter, ready = f, f.Ready
+		storage = "storage is PostgreSQL; the graph is a replica of its tuples"
+	}
+
 	eng, err := check.New(func() check.Graph { return g.Snapshot() }, g.Intern, check.Config{
-		Rules:      rules,
-		Limits:     limits,
-		Registerer: reg,
+		Rules:              rules,
+		Limits:             limits,
+		Registerer:         reg,
+		Waiter:             waiter,
+		ConsistencyTimeout: *consistency,
 	})
 	if err != nil {
 		fmt.Fprintf(sio.err, "flametrench serve: %v\n", err)
@@ -86,24 +133,18 @@ func runServe(ctx context.Context, sio stdio, args []string) int {
 	}
 	defer eng.Close()
 
-	log := slog.New(slog.NewJSONHandler(sio.err, nil))
-	var ready atomic.Bool
-	srv := server.New(server.Config{Metrics: reg, Ready: ready.Load, Logger: log})
-
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	srv := server.New(server.Config{Metrics: reg, Ready: ready, Logger: log})
 	l, err := (&net.ListenConfig{}).Listen(ctx, "tcp", *addr)
 	if err != nil {
 		log.Error("cannot listen", "addr", *addr, "err", err)
 		return exitFailed
 	}
-	ready.Store(true) // in memory, there is nothing to hydrate
 	rulesName := *rulesPath
 	if rulesName == "" {
 		rulesName = "(none)"
 	}
 	effective := eng.Limits()
-	log.Info("flametrench serving; storage is in memory, nothing survives a restart",
+	log.Info("flametrench serving; "+storage,
 		"addr", l.Addr().String(),
 		"rules", rulesName,
 		"max_depth", effective.MaxDepth,
@@ -115,4 +156,27 @@ func runServe(ctx context.Context, sio stdio, args []string) int {
 	}
 	log.Info("server stopped")
 	return exitOK
+}
+
+// openDatabase connects to PostgreSQL and brings its schema up to date, or,
+// with migrate false, checks that someone has.
+func openDatabase(ctx context.Context, log *slog.Logger, url string, migrate bool) (*postgres.DB, error) {
+	db, err := postgres.Open(ctx, url, postgres.Config{})
+	if err != nil {
+		return nil, err
+	}
+	if !migrate {
+		err = db.CheckSchema(ctx, postgres.Migrations)
+	} else {
+		var applied []postgres.Migration
+		applied, err = db.Migrate(ctx, postgres.Migrations)
+		for _, m := range applied {
+			log.Info("applied migration", "migration", m.String())
+		}
+	}
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
 }

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/flametrench/server/tuples/postgres/pgtest"
 )
 
 // syncBuffer is a bytes.Buffer safe for one writer and concurrent readers.
@@ -116,8 +118,8 @@ func TestServeRefuses(t *testing.T) {
 		args       []string
 		wantStderr string
 	}{
-		{"database url", nil, []string{"--database-url", "postgres://localhost/ft"}, "not supported yet (PostgreSQL: issue 3)"},
-		{"database url from env", map[string]string{"FLAMETRENCH_DATABASE_URL": "postgres://localhost/ft"}, nil, "not supported yet (PostgreSQL: issue 3)"},
+		{"bad poll interval", nil, []string{"--changelog-poll-interval", "0s"}, "must be positive"},
+		{"bad consistency timeout from env", map[string]string{"FLAMETRENCH_CONSISTENCY_TIMEOUT": "soon"}, nil, "FLAMETRENCH_CONSISTENCY_TIMEOUT"},
 		{"socket", nil, []string{"--socket", "/tmp/ft.sock"}, "not supported yet (unix socket: issue 7)"},
 		{"socket from env", map[string]string{"FLAMETRENCH_SOCKET": "/tmp/ft.sock"}, nil, "not supported yet (unix socket: issue 7)"},
 		{"bad rules", nil, []string{"--rules", "testdata/nope.yaml"}, "testdata/nope.yaml"},
@@ -146,5 +148,95 @@ func TestServeCannotListen(t *testing.T) {
 	r := runCLI(t, "", "serve", "--addr", "256.0.0.1:http-nonsense")
 	if r.code != 3 || !strings.Contains(r.stderr, "cannot listen") {
 		t.Errorf("serve on a bad address = %d %q, want 3 and a log line saying it cannot listen", r.code, r.stderr)
+	}
+}
+
+// serveUntilReady starts serve with args and waits until /readyz answers 200;
+// it returns the base URL, and a stop function that returns the exit status.
+func serveUntilReady(t *testing.T, args ...string) (string, *syncBuffer, func() int) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	stderr := &syncBuffer{}
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...), strings.NewReader(""), io.Discard, stderr)
+	}()
+	rec := startupLine(t, stderr, done)
+	base := "http://" + rec["addr"].(string)
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		resp, err := http.Get(base + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("serve never became ready; stderr:\n%s", stderr.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	stop := func() int {
+		cancel()
+		select {
+		case code := <-done:
+			return code
+		case <-time.After(15 * time.Second):
+			t.Fatal("serve did not stop")
+			return -1
+		}
+	}
+	return base, stderr, stop
+}
+
+// TestServePostgres: with --database-url, serve migrates the schema, hydrates
+// its graph from the database, reports ready and exports replication metrics.
+func TestServePostgres(t *testing.T) {
+	url := pgtest.URL(t)
+	base, stderr, stop := serveUntilReady(t, "--database-url", url, "--changelog-poll-interval", "20ms")
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, m := range []string{"flametrench_database_up 1", "flametrench_replica_lag_revisions 0", "flametrench_replica_reloads_total 1"} {
+		if !strings.Contains(string(body), m) {
+			t.Errorf("GET /metrics lacks %q", m)
+		}
+	}
+	if code := stop(); code != 0 {
+		t.Errorf("serve exit = %d; stderr:\n%s", code, stderr.String())
+	}
+	for _, want := range []string{"applied migration", "storage is PostgreSQL", "graph hydrated"} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("serve's log lacks %q:\n%s", want, stderr.String())
+		}
+	}
+	// A second start finds the schema current and migrates nothing.
+	_, stderr, stop = serveUntilReady(t, "--database-url", url, "--no-migrate")
+	stop()
+	if strings.Contains(stderr.String(), "applied migration") {
+		t.Errorf("second start applied migrations again:\n%s", stderr.String())
+	}
+}
+
+// TestServeNoMigrate: --no-migrate on a database that was never migrated
+// refuses to start and says what to run.
+func TestServeNoMigrate(t *testing.T) {
+	r := runCLI(t, "", "serve", "--addr", "127.0.0.1:0", "--database-url", pgtest.URL(t), "--no-migrate")
+	if r.code != 3 || !strings.Contains(r.stderr, "flametrench migrate") {
+		t.Errorf("serve --no-migrate on an empty schema = %d %q, want 3 and advice to run flametrench migrate", r.code, r.stderr)
+	}
+}
+
+// TestServeDatabaseUnreachable: a database that is not there stops start-up
+// with a clear log line, not a hang.
+func TestServeDatabaseUnreachable(t *testing.T) {
+	r := runCLI(t, "", "serve", "--addr", "127.0.0.1:0", "--database-url", "postgres://nobody@127.0.0.1:1/x?connect_timeout=2")
+	if r.code != 3 || !strings.Contains(r.stderr, "unavailable.database") {
+		t.Errorf("serve with an unreachable database = %d %q, want 3", r.code, r.stderr)
 	}
 }
