@@ -64,6 +64,15 @@ func getWorld(tb testing.TB, n int) *world {
 	if _, _, err := w.g.Load(ctx, w.gen.All()); err != nil {
 		tb.Fatal(err)
 	}
+	w.finish(tb, w.g)
+	worlds[n] = w
+	return w
+}
+
+// finish adds the wide document through wr (the graph, or the replica that
+// writes through to PostgreSQL) and builds the engines.
+func (w *world) finish(tb testing.TB, wr Writer) {
+	ctx := context.Background()
 	// The wide document sits under wideParents folders.
 	w.wide = tuples.Ref{Type: "doc", ID: tuples.NewUUID()}
 	var changes []tuples.Change
@@ -74,7 +83,7 @@ func getWorld(tb testing.TB, n int) *world {
 			}
 		}
 	}
-	if _, err := w.g.Write(ctx, changes); err != nil {
+	if _, err := wr.Write(ctx, changes); err != nil {
 		tb.Fatal(err)
 	}
 	var err error
@@ -88,8 +97,6 @@ func getWorld(tb testing.TB, n int) *world {
 	if w.nocache, err = check.New(snap, w.g.Intern, check.Config{Rules: ParseRules(), Cache: cache.Config{Disabled: true}}); err != nil {
 		tb.Fatal(err)
 	}
-	worlds[n] = w
-	return w
 }
 
 // requests builds 4096 requests (a power of two) from fn, spread over every

@@ -11,18 +11,22 @@ CREATE TABLE tup (
                                          AND object_id <> 'ffffffff-ffff-ffff-ffff-ffffffffffff'),
     created_by   uuid,
     created_at   timestamptz NOT NULL DEFAULT now(),
-    -- The natural key (AZ-1). Its leading columns also serve direct lookups
-    -- and the cascade that deletes every tuple of a subject.
+    -- The natural key (AZ-1). Its leading columns also find a subject's
+    -- tuples: direct lookups, listing by subject, and the cascade that
+    -- deletes every tuple of a subject.
     CONSTRAINT tup_natural_key UNIQUE (subject_type, subject_id, relation, object_type, object_id)
 );
 
--- Listing by subject, in tuple-id (UUIDv7) order for seek pagination.
-CREATE INDEX tup_by_subject ON tup (subject_type, subject_id, id);
--- Listing by object, in id order.
-CREATE INDEX tup_by_object ON tup (object_type, object_id, id);
--- Listing by object and relation, and tuple_to_userset enumeration
--- (the subjects of one relation on one object).
-CREATE INDEX tup_by_object_relation ON tup (object_type, object_id, relation, id);
+-- An object's tuples: tuple_to_userset enumeration (the subjects of one
+-- relation on one object), listing by object with or without a relation, and
+-- deleting an object's tuples.
+--
+-- Every index costs every write (here, most of the cost: WAL), and the
+-- service reads listings and checks from its in-memory graph, not from these
+-- tables. So listings in id order take the rows of one subject or object
+-- from these two indexes and sort them, rather than keeping an index per
+-- order.
+CREATE INDEX tup_by_object ON tup (object_type, object_id, relation, id);
 
 -- The revision counter. Every transaction that changes tuples takes the next
 -- revision by updating this one row as its last step before commit; the row
@@ -46,3 +50,8 @@ CREATE TABLE tup_changelog (
     committed_at timestamptz NOT NULL DEFAULT clock_timestamp(),
     changes      bytea       NOT NULL
 );
+-- The changes are mostly random UUIDs: compressing them costs more time than
+-- it saves space.
+ALTER TABLE tup_changelog ALTER COLUMN changes SET STORAGE EXTERNAL;
+-- Pruning finds the revisions older than the retention window.
+CREATE INDEX tup_changelog_committed_at ON tup_changelog (committed_at);
