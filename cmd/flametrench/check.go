@@ -22,7 +22,9 @@ input when neither is given).
 
 --tuples FILE holds JSON lines shaped like the REST tuple body:
   {"subject_type":"usr","subject_id":"usr_0190…","relation":"viewer","object_type":"doc","object_id":"0190…"}
-Blank lines are skipped; any bad line stops the command (FILE:LINE: problem, exit 2).
+id and created_by, as export writes them, are accepted too (see 'flametrench
+help import'). Blank lines are skipped; any bad line stops the command
+(FILE:LINE: problem, exit 2).
 
 Checks are JSON lines with the same fields, with "relation" (one) or
 "relations" (a list, allowed when any holds). Each line gets one output line,

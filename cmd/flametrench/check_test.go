@@ -205,7 +205,9 @@ func TestCheckTuplesFileErrors(t *testing.T) {
 	}{
 		{"malformed JSON", `{"subject_type":"usr"`, "invalid_format.json: malformed JSON"},
 		{"not an object", `"usr"`, "invalid_format.json: want a JSON object"},
-		{"unknown field", strings.TrimSuffix(good, "}") + `,"created_by":"x"}`, `invalid_format.json: unknown field "created_by"`},
+		{"unknown field", strings.TrimSuffix(good, "}") + `,"created_at":"x"}`, `invalid_format.json: unknown field "created_at"`},
+		{"bad tuple id", strings.TrimSuffix(good, "}") + `,"id":"usr_0190f2a81b3c7abc8123000000000009"}`, "invalid_format.id"},
+		{"bad created_by", strings.TrimSuffix(good, "}") + `,"created_by":"x"}`, "invalid_format.created_by"},
 		{"wrong type", strings.Replace(good, `"relation":"viewer"`, `"relation":["viewer"]`, 1), "invalid_format.json: relation: want a string, got array"},
 		{"missing field", strings.Replace(good, `"relation":"viewer",`, "", 1), "invalid_format.json: missing relation"},
 		{"trailing data", good + " {}", "invalid_format.json: unexpected data after the JSON object"},

@@ -76,13 +76,34 @@ func tooLongError() error { return errJSON.With("line longer than %d bytes", max
 // blank reports whether line holds only white space.
 func blank(line []byte) bool { return len(bytes.TrimSpace(line)) == 0 }
 
-// tupleLine is one line of a tuples file: the body of the REST tuple create.
+// errCreatedBy reports a created_by that is not a user id.
+var errCreatedBy = &tuples.Error{Kind: tuples.Invalid, Code: "invalid_format.created_by", Msg: "invalid created_by"}
+
+// tupleLine is one line of a tuples file: the body of the REST tuple create
+// (created_by optional), plus the tuple's id, optional too, which import
+// keeps and export writes. An optional field may be absent or null.
 type tupleLine struct {
+	ID          *string `json:"id"`
 	SubjectType *string `json:"subject_type"`
 	SubjectID   *string `json:"subject_id"`
 	Relation    *string `json:"relation"`
 	ObjectType  *string `json:"object_type"`
 	ObjectID    *string `json:"object_id"`
+	CreatedBy   *string `json:"created_by"`
+}
+
+// exportLine is the form export writes a tuple in, which tupleLine reads
+// back: the REST Tuple without created_at (the tuple's UUIDv7 id holds it).
+// Subject and object ids are hyphenated UUIDs, as the REST API returns them
+// (DESIGN §3, SPEC-MAP A4), which every tuple reader accepts for any type.
+type exportLine struct {
+	ID          string `json:"id"`
+	SubjectType string `json:"subject_type"`
+	SubjectID   string `json:"subject_id"`
+	Relation    string `json:"relation"`
+	ObjectType  string `json:"object_type"`
+	ObjectID    string `json:"object_id"`
+	CreatedBy   string `json:"created_by,omitempty"`
 }
 
 // checkLine is one line of a checks file: the body of the REST check, with
@@ -96,16 +117,63 @@ type checkLine struct {
 	ObjectID    *string  `json:"object_id"`
 }
 
-// decodeTuple decodes and validates one tuples-file line.
-func decodeTuple(line []byte) (tuples.Key, error) {
+// decodeTuple decodes and validates one tuples-file line. The id and
+// created_by of the result are zero when the line has none. Both take the
+// forms a subject id takes: tup_<32 hex> (usr_<32 hex>), 32 hex digits, or a
+// hyphenated UUID, of version 1..8.
+func decodeTuple(line []byte) (tuples.Tuple, error) {
 	var t tupleLine
 	if err := decodeObject(line, &t); err != nil {
-		return tuples.Key{}, err
+		return tuples.Tuple{}, err
 	}
 	if err := required(field{"subject_type", t.SubjectType}, field{"subject_id", t.SubjectID}, field{"relation", t.Relation}, field{"object_type", t.ObjectType}, field{"object_id", t.ObjectID}); err != nil {
-		return tuples.Key{}, err
+		return tuples.Tuple{}, err
 	}
-	return tuples.ParseKey(*t.SubjectType, *t.SubjectID, *t.Relation, *t.ObjectType, *t.ObjectID)
+	k, err := tuples.ParseKey(*t.SubjectType, *t.SubjectID, *t.Relation, *t.ObjectType, *t.ObjectID)
+	if err != nil {
+		return tuples.Tuple{}, err
+	}
+	tup := tuples.Tuple{Key: k}
+	if t.ID != nil {
+		u, ok := tuples.ParseRefID("tup", *t.ID)
+		if !ok {
+			return tuples.Tuple{}, tuples.ErrInvalidID.With("id %q must be a tup_<32 hex> id, 32 hex digits or a UUID of version 1-8", truncate(*t.ID))
+		}
+		tup.ID = u
+	}
+	if t.CreatedBy != nil {
+		u, ok := tuples.ParseRefID("usr", *t.CreatedBy)
+		if !ok {
+			return tuples.Tuple{}, errCreatedBy.With("created_by %q must be a usr_<32 hex> id, 32 hex digits or a UUID of version 1-8", truncate(*t.CreatedBy))
+		}
+		tup.CreatedBy = u
+	}
+	return tup, nil
+}
+
+// encodeTuple renders t as one export line, newline included.
+func encodeTuple(t tuples.Tuple) []byte {
+	l := exportLine{
+		ID:          tuples.FormatID("tup", t.ID),
+		SubjectType: t.Key.Subject.Type,
+		SubjectID:   t.Key.Subject.ID.String(),
+		Relation:    t.Key.Relation,
+		ObjectType:  t.Key.Object.Type,
+		ObjectID:    t.Key.Object.ID.String(),
+	}
+	if !t.CreatedBy.IsZero() {
+		l.CreatedBy = tuples.FormatID("usr", t.CreatedBy)
+	}
+	b, _ := json.Marshal(l) // strings only: cannot fail
+	return append(b, '\n')
+}
+
+// truncate bounds echoed input in error messages, as package tuples does.
+func truncate(s string) string {
+	if len(s) > 80 {
+		return s[:80] + "…"
+	}
+	return s
 }
 
 // decodeCheck decodes and validates one checks-file line. Both or neither of

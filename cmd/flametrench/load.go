@@ -15,14 +15,17 @@ import (
 )
 
 // loadTuplesFile loads a JSON-lines tuples file into g in one bulk load, so
-// the graph sees all of it or none of it. A tuple listed twice is harmless.
-// Errors read "FILE:LINE: problem".
+// the graph sees all of it or none of it. A tuple listed twice is harmless;
+// as on import, the first line of a key wins. Tuple ids and created_by are
+// kept, and an id may name only one key (idLines). Errors read
+// "FILE:LINE: problem".
 func loadTuplesFile(ctx context.Context, g *memory.Graph, path string) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
+	ids := idLines{}
 	_, _, err = g.Load(ctx, func(yield func(tuples.Tuple, error) bool) {
 		lr := newLineReader(f)
 		for {
@@ -39,17 +42,53 @@ func loadTuplesFile(ctx context.Context, g *memory.Graph, path string) error {
 			case blank(line):
 				continue
 			}
-			k, err := decodeTuple(line)
+			t, err := decodeTuple(line)
+			if err == nil {
+				var repeat bool
+				repeat, err = ids.see(t, lr.line)
+				if repeat {
+					continue
+				}
+			}
 			if err != nil {
 				yield(tuples.Tuple{}, fmt.Errorf("%s:%d: %w", path, lr.line, err))
 				return
 			}
-			if !yield(tuples.Tuple{Key: k}, nil) {
+			if !yield(t, nil) {
 				return
 			}
 		}
 	})
 	return err
+}
+
+// idLines maps the tuple ids of a tuples file (or of one import batch) to
+// the key and line that first gave each. One id names one tuple: a line
+// giving a known id with another key is refused, even when its key repeats
+// an earlier line's (and touch would skip it), so that the rule does not
+// depend on which of two lines wins.
+type idLines map[tuples.UUID]idLine
+
+type idLine struct {
+	key  tuples.Key
+	line int
+}
+
+// see records t's id, if it has one. repeat reports a line that repeats an
+// earlier one, id and key alike; err a known id with another key.
+func (m idLines) see(t tuples.Tuple, line int) (repeat bool, err error) {
+	if t.ID.IsZero() {
+		return false, nil
+	}
+	prev, ok := m[t.ID]
+	switch {
+	case !ok:
+		m[t.ID] = idLine{t.Key, line}
+		return false, nil
+	case prev.key == t.Key:
+		return true, nil
+	}
+	return false, tuples.ErrDuplicateTuple.With("tuple id %s is already used by line %d for %s", tuples.FormatID("tup", t.ID), prev.line, prev.key)
 }
 
 // loadRules parses the rules file at path; "" means no rules (v0.1 behavior).

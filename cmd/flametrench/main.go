@@ -30,10 +30,13 @@ type command struct {
 
 // commands lists the subcommands in the order usage shows them.
 var commands = []command{
-	{"serve", "serve the HTTP API (in-memory storage for now)", runServe},
+	{"serve", "serve the HTTP API, from memory or over PostgreSQL", runServe},
 	{"check", "answer checks offline, from a rules file and a tuples file", runCheck},
 	{"expand", "print the userset tree of OBJECT#RELATION offline", runExpand},
 	{"validate", "load a validation file and run its assertions", runValidate},
+	{"migrate", "apply the PostgreSQL schema migrations", runMigrate},
+	{"import", "import tuples from JSON lines into PostgreSQL, in batches", runImport},
+	{"export", "write every tuple in PostgreSQL as JSON lines", runExport},
 	{"version", "print version and build information", runVersion},
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
@@ -19,6 +20,30 @@ const (
 	readme = "0190f2a8-1b3c-7abc-8123-00000000d001"
 	deep   = "0190f2a8-1b3c-7abc-8123-00000000d002" // under a chain of 10 folders
 )
+
+// runMainEnv, set to 1, makes the test binary run main instead of the
+// tests: how a test runs flametrench as a process of its own (processCmd).
+const runMainEnv = "FLAMETRENCH_TEST_RUN_MAIN"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(runMainEnv) == "1" {
+		main() // exits
+	}
+	os.Exit(m.Run())
+}
+
+// processCmd returns a command that runs flametrench with args in a process
+// of its own: this test binary, re-executed as the program.
+func processCmd(t *testing.T, args ...string) *exec.Cmd {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exe, args...)
+	cmd.Env = append(os.Environ(), runMainEnv+"=1")
+	return cmd
+}
 
 type result struct {
 	code           int
