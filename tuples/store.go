@@ -87,6 +87,17 @@ func CheckLimit(limit int) (int, error) {
 	return limit, nil
 }
 
+// PageArgs checks a listing's cursor and limit: the page size (0 means
+// DefaultLimit) and the id the page starts after (zero: the beginning).
+func PageArgs(cursor string, limit int) (int, UUID, error) {
+	limit, err := CheckLimit(limit)
+	if err != nil {
+		return 0, UUID{}, err
+	}
+	after, err := DecodeCursor(cursor)
+	return limit, after, err
+}
+
 // EncodeCursor turns the last tuple id of a page into an opaque cursor.
 func EncodeCursor(last UUID) string { return FormatID("tup", last) }
 

@@ -19,7 +19,7 @@ func cmpListed(a, b listed) int { return bytes.Compare(a.e.id[:], b.e.id[:]) }
 
 // ListBySubject returns one page of the subject's tuples in ascending id order.
 func (s *Snapshot) ListBySubject(subject tuples.Ref, cursor string, limit int) (tuples.Page, error) {
-	limit, after, err := pageArgs(cursor, limit)
+	limit, after, err := tuples.PageArgs(cursor, limit)
 	if err != nil {
 		return tuples.Page{}, err
 	}
@@ -40,7 +40,7 @@ func (s *Snapshot) ListBySubject(subject tuples.Ref, cursor string, limit int) (
 // ListByObject returns one page of the object's tuples, optionally of one
 // relation only, in ascending id order.
 func (s *Snapshot) ListByObject(object tuples.Ref, relation, cursor string, limit int) (tuples.Page, error) {
-	limit, after, err := pageArgs(cursor, limit)
+	limit, after, err := tuples.PageArgs(cursor, limit)
 	if err != nil {
 		return tuples.Page{}, err
 	}
@@ -92,13 +92,4 @@ func (s *Snapshot) page(c []listed, limit int) tuples.Page {
 		p.Tuples[i] = s.tuple(x.subj, x.e)
 	}
 	return p
-}
-
-func pageArgs(cursor string, limit int) (int, tuples.UUID, error) {
-	limit, err := tuples.CheckLimit(limit)
-	if err != nil {
-		return 0, tuples.UUID{}, err
-	}
-	after, err := tuples.DecodeCursor(cursor)
-	return limit, after, err
 }

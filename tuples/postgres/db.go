@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"fmt"
 	"sync/atomic"
 
 	"github.com/jackc/pgx/v5"
@@ -90,9 +89,4 @@ func (db *DB) saw(rev uint64) {
 			return
 		}
 	}
-}
-
-func (db *DB) String() string {
-	c := db.pool.Config().ConnConfig
-	return fmt.Sprintf("postgres://%s:%d/%s", c.Host, c.Port, c.Database)
 }

@@ -75,9 +75,8 @@ func translate(err error) error {
 // opposed to one the server reported.
 func isConnError(err error) bool {
 	var ce *pgconn.ConnectError
-	var ne net.Error
-	var oe *net.OpError
-	return errors.As(err, &ce) || errors.As(err, &ne) || errors.As(err, &oe) ||
+	var ne net.Error // *net.OpError among them
+	return errors.As(err, &ce) || errors.As(err, &ne) ||
 		pgconn.SafeToRetry(err) || errors.Is(err, net.ErrClosed) || errors.Is(err, pgconn.ErrConnClosed) ||
 		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
 }

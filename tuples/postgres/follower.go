@@ -254,9 +254,6 @@ func (f *Follower) reload(ctx context.Context) error {
 	return nil
 }
 
-// errGap: the changelog no longer holds the revision the mirror needs next.
-var errGap = errors.New("changelog gap")
-
 // pollSQL reads the head and the next revisions in one statement, so both
 // come from one snapshot: if the head is ahead and the next revision is not
 // there, it was pruned.

@@ -2,8 +2,6 @@ package postgres_test
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"iter"
 	"log/slog"
 	"math/rand/v2"
@@ -414,6 +412,3 @@ func FuzzDecodeChanges(f *testing.F) {
 		}
 	})
 }
-
-var _ = errors.Is
-var _ = fmt.Sprint

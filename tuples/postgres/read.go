@@ -21,7 +21,7 @@ func (db *DB) Get(ctx context.Context, id tuples.UUID) (tuples.Tuple, error) {
 // ListBySubject pages through the subject's tuples in id order
 // (tuples.Reader), by seek on the tup_by_subject index.
 func (db *DB) ListBySubject(ctx context.Context, subject tuples.Ref, cursor string, limit int) (tuples.Page, error) {
-	limit, after, err := pageArgs(cursor, limit)
+	limit, after, err := tuples.PageArgs(cursor, limit)
 	if err != nil {
 		return tuples.Page{}, err
 	}
@@ -33,7 +33,7 @@ WHERE subject_type = $1 AND subject_id = $2 AND id > $3 ORDER BY id LIMIT $4`,
 // ListByObject pages through the object's tuples in id order, optionally of
 // one relation (tuples.Reader).
 func (db *DB) ListByObject(ctx context.Context, object tuples.Ref, relation, cursor string, limit int) (tuples.Page, error) {
-	limit, after, err := pageArgs(cursor, limit)
+	limit, after, err := tuples.PageArgs(cursor, limit)
 	if err != nil {
 		return tuples.Page{}, err
 	}
@@ -48,15 +48,6 @@ WHERE object_type = $1 AND object_id = $2 AND id > $3 ORDER BY id LIMIT $4`,
 	return db.page(ctx, limit, `SELECT `+tupleCols+` FROM tup
 WHERE object_type = $1 AND object_id = $2 AND relation = $3 AND id > $4 ORDER BY id LIMIT $5`,
 		object.Type, [16]byte(object.ID), relation, [16]byte(after), limit+1)
-}
-
-func pageArgs(cursor string, limit int) (int, tuples.UUID, error) {
-	limit, err := tuples.CheckLimit(limit)
-	if err != nil {
-		return 0, tuples.UUID{}, err
-	}
-	after, err := tuples.DecodeCursor(cursor)
-	return limit, after, err
 }
 
 // page runs a listing query that asks for limit+1 rows and cuts the page.
