@@ -1,6 +1,9 @@
 package tuples
 
-import "context"
+import (
+	"context"
+	"fmt"
+)
 
 // Op is the kind of one change in a write batch.
 type Op uint8
@@ -22,6 +25,17 @@ type Change struct {
 	ID        UUID // delete by id; for create, a caller-assigned id (zero: generated)
 	CreatedBy UUID // optional, for create and touch
 }
+
+// ChangeError says which change of a batch of several failed (Index counts
+// from 0). It wraps the change's own error, so errors.Is and KindOf see
+// through it.
+type ChangeError struct {
+	Index int
+	Err   error
+}
+
+func (e *ChangeError) Error() string { return fmt.Sprintf("change %d: %v", e.Index, e.Err) }
+func (e *ChangeError) Unwrap() error { return e.Err }
 
 // WriteResult reports a committed batch: the revision it produced and, in the
 // order of the changes, the tuple each change created, found (touch) or deleted.

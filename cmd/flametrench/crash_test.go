@@ -38,7 +38,7 @@ func storedLines(t *testing.T, url string) []int {
 	}
 	defer db.Close()
 	var lines []int
-	for _, tup := range storedTuples(t, db) {
+	for _, tup := range pgtest.Tuples(t, db) {
 		h := tup.ID.Hex()
 		n, err := strconv.ParseUint(h[20:], 16, 64)
 		if err != nil || h[:20] != "0190f2a81b3c7abc8000" {

@@ -254,13 +254,14 @@ func (im *importer) writeFailed(b *batch, err error) int {
 		return exitFailed
 	case kind == tuples.Invalid || kind == tuples.Conflict:
 		// The data, not the database: an id that a stored tuple holds.
-		// The store names the change by its id; name its line.
+		// The store says which change failed; name its line.
 		where := fmt.Sprintf("%s:%d-%d", im.name, b.first, b.last)
-		for i, c := range b.changes {
-			if !c.ID.IsZero() && strings.Contains(err.Error(), tuples.FormatID("tup", c.ID)) {
-				where = fmt.Sprintf("%s:%d", im.name, b.lineOf[i])
-				break
-			}
+		var ce *tuples.ChangeError
+		switch {
+		case errors.As(err, &ce) && ce.Index < len(b.lineOf):
+			where = fmt.Sprintf("%s:%d", im.name, b.lineOf[ce.Index])
+		case len(b.changes) == 1:
+			where = fmt.Sprintf("%s:%d", im.name, b.lineOf[0])
 		}
 		fmt.Fprintf(im.err, "%s: %v\n", where, err)
 		im.stopped(fmt.Sprintf("nothing of %s was written", span))

@@ -2,10 +2,8 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
-	"iter"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -17,26 +15,6 @@ import (
 	"github.com/flametrench/server/tuples/postgres"
 	"github.com/flametrench/server/tuples/postgres/pgtest"
 )
-
-// storedTuples returns every tuple in the database, in id order, read at one
-// snapshot.
-func storedTuples(t *testing.T, db *postgres.DB) []tuples.Tuple {
-	t.Helper()
-	var all []tuples.Tuple
-	err := db.Stream(context.Background(), true, func(_, _ uint64, src iter.Seq2[tuples.Tuple, error]) error {
-		for tup, err := range src {
-			if err != nil {
-				return err
-			}
-			all = append(all, tup)
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatalf("stream: %v", err)
-	}
-	return all
-}
 
 // tupleJSON is a tuple line with the fields given as strings, for tests.
 type tupleJSON struct {
@@ -129,7 +107,7 @@ func TestImportExportRoundTrip(t *testing.T) {
 
 	// What is stored: each key once, with the id and created_by its first
 	// line gave; a fresh UUIDv7 id where it gave none.
-	stored := storedTuples(t, db)
+	stored := pgtest.Tuples(t, db)
 	if len(stored) != len(lines) {
 		t.Fatalf("%d tuples stored, want %d: %v", len(stored), len(lines), stored)
 	}
@@ -183,7 +161,7 @@ func TestImportExportRoundTrip(t *testing.T) {
 	if gotAcks, _ := acks(t, r.stdout); !slices.Equal(gotAcks, []string{"committed lines 1-5: 5 tuples, all stored already"}) {
 		t.Errorf("import of the export acknowledged %q, want nothing new", gotAcks)
 	}
-	if got := storedTuples(t, db); !slices.Equal(got, stored) {
+	if got := pgtest.Tuples(t, db); !slices.Equal(got, stored) {
 		t.Errorf("import of the export changed the tuples:\n%v\nwant\n%v", got, stored)
 	}
 
@@ -271,7 +249,7 @@ func TestImportStopsAtABadLine(t *testing.T) {
 				t.Errorf("stderr = %q, want it to end with %q", r.stderr, want)
 			}
 			var got []string
-			for _, tup := range storedTuples(t, db) {
+			for _, tup := range pgtest.Tuples(t, db) {
 				got = append(got, tup.WireID())
 			}
 			if want := []string{good(1).ID, good(2).ID, good(3).ID, good(4).ID}; !slices.Equal(got, want) {

@@ -3,7 +3,6 @@ package memory
 import (
 	"cmp"
 	"context"
-	"fmt"
 	"slices"
 
 	"github.com/flametrench/server/tuples"
@@ -33,7 +32,7 @@ func (g *Graph) Write(ctx context.Context, changes []tuples.Change) (tuples.Writ
 		t, err := b.apply(c)
 		if err != nil {
 			if len(changes) > 1 {
-				err = fmt.Errorf("change %d: %w", i, err)
+				err = &tuples.ChangeError{Index: i, Err: err}
 			}
 			return tuples.WriteResult{}, err
 		}

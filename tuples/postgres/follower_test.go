@@ -2,7 +2,6 @@ package postgres_test
 
 import (
 	"context"
-	"iter"
 	"log/slog"
 	"math/rand/v2"
 	"slices"
@@ -89,25 +88,6 @@ func keysOf(t *testing.T, tups []tuples.Tuple) []string {
 	}
 	slices.Sort(out)
 	return out
-}
-
-// dbTuples reads every tuple of the database.
-func dbTuples(t *testing.T, db *postgres.DB) []tuples.Tuple {
-	t.Helper()
-	var all []tuples.Tuple
-	err := db.Stream(ctx, true, func(_, _ uint64, src iter.Seq2[tuples.Tuple, error]) error {
-		for tup, err := range src {
-			if err != nil {
-				return err
-			}
-			all = append(all, tup)
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return all
 }
 
 // graphTuples reads every tuple of a graph snapshot.
@@ -228,7 +208,7 @@ SELECT rev FROM r`, changes).Scan(&rev)
 		if f.NeedsReload() {
 			t.Fatal("follower needs a reload after in-order commits")
 		}
-		if got, want := keysOf(t, graphTuples(g, []tuples.Ref{a.Subject, b.Subject})), keysOf(t, dbTuples(t, db)); !slices.Equal(got, want) {
+		if got, want := keysOf(t, graphTuples(g, []tuples.Ref{a.Subject, b.Subject})), keysOf(t, pgtest.Tuples(t, db)); !slices.Equal(got, want) {
 			t.Fatalf("graph %v, database %v", got, want)
 		}
 	}
@@ -286,7 +266,7 @@ func TestConcurrentWritersReplica(t *testing.T) {
 	if f.NeedsReload() {
 		t.Fatal("replica met a gap in the changelog")
 	}
-	if got, want := keysOf(t, graphTuples(g, subjects)), keysOf(t, dbTuples(t, db)); !slices.Equal(got, want) {
+	if got, want := keysOf(t, graphTuples(g, subjects)), keysOf(t, pgtest.Tuples(t, db)); !slices.Equal(got, want) {
 		t.Fatalf("replica holds %d tuples, database %d", len(got), len(want))
 	}
 	if g.Len() != n*each {

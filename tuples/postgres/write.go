@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
@@ -72,7 +71,7 @@ func (t *Tx) write(ctx context.Context, changes []tuples.Change) ([]tuples.Tuple
 // changeErr adds the change's position to err when the batch has several.
 func changeErr(changes []tuples.Change, i int, err error) error {
 	if len(changes) > 1 {
-		return fmt.Errorf("change %d: %w", i, err)
+		return &tuples.ChangeError{Index: i, Err: err}
 	}
 	return err
 }

@@ -11,6 +11,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"iter"
 	"net/url"
 	"os"
 	"strings"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/flametrench/server/tuples"
 	"github.com/flametrench/server/tuples/postgres"
 )
 
@@ -87,4 +89,23 @@ func DB(t testing.TB, cfg postgres.Config) (*postgres.DB, string) {
 		t.Fatalf("migrate: %v", err)
 	}
 	return db, u
+}
+
+// Tuples returns every tuple in db, in id order, read at one snapshot.
+func Tuples(t testing.TB, db *postgres.DB) []tuples.Tuple {
+	t.Helper()
+	var all []tuples.Tuple
+	err := db.Stream(context.Background(), true, func(_, _ uint64, src iter.Seq2[tuples.Tuple, error]) error {
+		for tup, err := range src {
+			if err != nil {
+				return err
+			}
+			all = append(all, tup)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("read the database's tuples: %v", err)
+	}
+	return all
 }
