@@ -84,7 +84,7 @@ func freshBatch(size int) []tuples.Change {
 // BenchmarkPostgresWrite measures writes committed to PostgreSQL: one tuple
 // per transaction (the round trip an application waits for, through the
 // replica so that it includes making the write visible locally), and batches
-// (staged with COPY from 512 tuples up), reported in tuples per second.
+// (through COPY from 512 tuples up), reported in tuples per second.
 func BenchmarkPostgresWrite(b *testing.B) {
 	ctx := context.Background()
 	db, _ := pgtest.DB(b, postgres.Config{})

@@ -285,7 +285,7 @@ func TestHydrate(t *testing.T) {
 		subjects = append(subjects, u)
 		keys = append(keys, tuples.Change{Op: tuples.OpCreate, Key: tuplestest.Key(u, "member", tuplestest.Ref("org")), CreatedBy: tuples.NewUUID()})
 	}
-	res, err := db.Write(ctx, keys) // large enough to stage with COPY
+	res, err := db.Write(ctx, keys) // large enough to go through COPY
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,7 +19,7 @@ func (db *DB) Get(ctx context.Context, id tuples.UUID) (tuples.Tuple, error) {
 }
 
 // ListBySubject pages through the subject's tuples in id order
-// (tuples.Reader), by seek on the tup_by_subject index.
+// (tuples.Reader), from the natural-key index.
 func (db *DB) ListBySubject(ctx context.Context, subject tuples.Ref, cursor string, limit int) (tuples.Page, error) {
 	limit, after, err := tuples.PageArgs(cursor, limit)
 	if err != nil {

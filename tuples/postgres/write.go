@@ -2,8 +2,10 @@ package postgres
 
 import (
 	"context"
+	"errors"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/flametrench/server/tuples"
@@ -188,9 +190,9 @@ RETURNING `+tupleCols, keys.st, keys.sid, keys.rel, keys.ot, keys.oid)); err != 
 	return nil
 }
 
-// copyThreshold is the batch size from which creates are staged with COPY
-// rather than sent as arrays: COPY streams rows in the binary protocol, so
-// it costs less per row, but it takes a temporary table and a round trip more.
+// copyThreshold is the batch size from which creates go through COPY rather
+// than as arrays: COPY streams rows in the binary protocol, so it costs less
+// per row, but it takes a savepoint and round trips more.
 const copyThreshold = 512
 
 // creates runs the batch's creates and touches, filling out.
@@ -273,14 +275,7 @@ const insertCols = `id, subject_type, subject_id, relation, object_type, object_
 // insert inserts rows that are not there yet (by key or by id) and returns
 // the ids it inserted.
 func (t *Tx) insert(ctx context.Context, rows []tuples.Tuple) (map[tuples.UUID]bool, error) {
-	var src string
-	var args []any
-	if len(rows) >= copyThreshold {
-		if err := t.stage(ctx, rows); err != nil {
-			return nil, translate(err)
-		}
-		src = `SELECT ` + insertCols + ` FROM tup_stage`
-	} else {
+	if len(rows) < copyThreshold {
 		ids := make([][16]byte, len(rows))
 		by := make([]pgtype.UUID, len(rows))
 		var keys keyArrays
@@ -289,15 +284,48 @@ func (t *Tx) insert(ctx context.Context, rows []tuples.Tuple) (map[tuples.UUID]b
 			by[i] = pgtype.UUID{Bytes: r.CreatedBy, Valid: !r.CreatedBy.IsZero()}
 			keys.add(r.Key)
 		}
-		src = `SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::text[], $6::uuid[], $7::uuid[])`
-		args = []any{ids, keys.st, keys.sid, keys.rel, keys.ot, keys.oid, by}
+		return t.insertFrom(ctx, `SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::text[], $6::uuid[], $7::uuid[])`,
+			ids, keys.st, keys.sid, keys.rel, keys.ot, keys.oid, by)
 	}
+	// A large batch is most often new tuples (an import), so first copy it
+	// straight into the table, which is the cheapest way in. If some row is
+	// already there, the copy fails whole on the unique index; then stage the
+	// rows and insert those that are missing.
+	err := t.Savepoint(ctx, "copyTuples", func() error { return t.copyRows(ctx, "tup", rows) })
+	if err == nil {
+		inserted := make(map[tuples.UUID]bool, len(rows))
+		for _, r := range rows {
+			inserted[r.ID] = true
+		}
+		return inserted, nil
+	}
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) || pe.Code != sqlUniqueViolation {
+		return nil, translate(err)
+	}
+	if _, err := t.tx.Exec(ctx, `CREATE TEMPORARY TABLE IF NOT EXISTS tup_stage (
+		id uuid, subject_type text, subject_id uuid, relation text, object_type text, object_id uuid, created_by uuid
+	) ON COMMIT DROP`); err != nil {
+		return nil, translate(err)
+	}
+	if _, err := t.tx.Exec(ctx, `TRUNCATE tup_stage`); err != nil {
+		return nil, translate(err)
+	}
+	if err := t.copyRows(ctx, "tup_stage", rows); err != nil {
+		return nil, translate(err)
+	}
+	return t.insertFrom(ctx, `SELECT `+insertCols+` FROM tup_stage`)
+}
+
+// insertFrom inserts the rows of the query src that are not there yet and
+// returns the ids it inserted.
+func (t *Tx) insertFrom(ctx context.Context, src string, args ...any) (map[tuples.UUID]bool, error) {
 	res, err := t.tx.Query(ctx, `INSERT INTO tup (`+insertCols+`) `+src+` ON CONFLICT DO NOTHING RETURNING id`, args...)
 	if err != nil {
 		return nil, translate(err)
 	}
 	defer res.Close()
-	inserted := make(map[tuples.UUID]bool, len(rows))
+	inserted := make(map[tuples.UUID]bool)
 	for res.Next() {
 		var id tuples.UUID
 		if err := res.Scan((*[16]byte)(&id)); err != nil {
@@ -308,18 +336,9 @@ func (t *Tx) insert(ctx context.Context, rows []tuples.Tuple) (map[tuples.UUID]b
 	return inserted, translate(res.Err())
 }
 
-// stage copies rows into the temporary table tup_stage, which lives until
-// the transaction ends.
-func (t *Tx) stage(ctx context.Context, rows []tuples.Tuple) error {
-	if _, err := t.tx.Exec(ctx, `CREATE TEMPORARY TABLE IF NOT EXISTS tup_stage (
-		id uuid, subject_type text, subject_id uuid, relation text, object_type text, object_id uuid, created_by uuid
-	) ON COMMIT DROP`); err != nil {
-		return err
-	}
-	if _, err := t.tx.Exec(ctx, `TRUNCATE tup_stage`); err != nil {
-		return err
-	}
-	_, err := t.tx.CopyFrom(ctx, pgx.Identifier{"tup_stage"},
+// copyRows copies rows into table (tup, or the staging table) with COPY.
+func (t *Tx) copyRows(ctx context.Context, table string, rows []tuples.Tuple) error {
+	_, err := t.tx.CopyFrom(ctx, pgx.Identifier{table},
 		[]string{"id", "subject_type", "subject_id", "relation", "object_type", "object_id", "created_by"},
 		pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
 			r := &rows[i]

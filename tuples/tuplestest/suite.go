@@ -22,6 +22,7 @@ func Run(t *testing.T, newStore func(t *testing.T) tuples.Store) {
 		{"Duplicate", testDuplicate},
 		{"BatchIsAtomic", testBatchIsAtomic},
 		{"KeyTwiceInBatch", testKeyTwiceInBatch},
+		{"LargeBatch", testLargeBatch},
 		{"Touch", testTouch},
 		{"Delete", testDelete},
 		{"Validation", testValidation},
@@ -140,6 +141,74 @@ func testKeyTwiceInBatch(t *testing.T, s tuples.Store) {
 	wantErr(t, "delete by key and by id", err, tuples.ErrInvalidBatch)
 	_, err = s.Write(ctx, []tuples.Change{{Op: 99, Key: k}})
 	wantErr(t, "unknown op", err, tuples.ErrInvalidBatch)
+}
+
+// largeBatch is a batch size above any store's threshold for a bulk path
+// (Postgres copies from 512 rows).
+const largeBatch = 700
+
+// testLargeBatch holds the bulk path to the same rules as a small batch:
+// all new, some existing (touches find them, a create fails the batch whole),
+// and a caller's id that is taken.
+func testLargeBatch(t *testing.T, s tuples.Store) {
+	d := Ref("doc")
+	keys := make([]tuples.Key, largeBatch)
+	for i := range keys {
+		keys[i] = Key(Ref("usr"), "viewer", d)
+	}
+	first := create(t, s, keys[:largeBatch/2]...)
+	rev := s.Revision()
+
+	creates := make([]tuples.Change, largeBatch)
+	for i := range creates {
+		creates[i] = tuples.Change{Op: tuples.OpCreate, Key: Key(Ref("usr"), "viewer", d)}
+	}
+	creates[largeBatch-1].Key = keys[0] // one duplicate, last
+	_, err := s.Write(ctx, creates)
+	wantErr(t, "large batch with a duplicate", err, tuples.ErrDuplicateTuple)
+	var ce *tuples.ChangeError
+	if !errors.As(err, &ce) || ce.Index != largeBatch-1 {
+		t.Fatalf("large batch with a duplicate: err = %v, want it to name change %d", err, largeBatch-1)
+	}
+	if s.Revision() != rev {
+		t.Fatalf("failed large batch moved the revision %d → %d", rev, s.Revision())
+	}
+	if p, _ := s.ListByObject(ctx, d, "", "", 200); len(p.Tuples) != 200 || p.Next == "" {
+		t.Fatalf("after the failed batch the object lists %d tuples", len(p.Tuples))
+	}
+	all, _ := collect(t, 200, func(c string, l int) (tuples.Page, error) { return s.ListByObject(ctx, d, "", c, l) })
+	if len(all) != largeBatch/2 {
+		t.Fatalf("failed large batch left %d tuples, want %d", len(all), largeBatch/2)
+	}
+
+	touches := make([]tuples.Change, largeBatch)
+	for i, k := range keys {
+		touches[i] = tuples.Change{Op: tuples.OpTouch, Key: k}
+	}
+	res, err := s.Write(ctx, touches)
+	if err != nil || res.Revision != rev+1 {
+		t.Fatalf("large touch = revision %d, %v; want %d", res.Revision, err, rev+1)
+	}
+	for i, tup := range res.Tuples {
+		if tup.Key != keys[i] || (i < len(first) && tup != first[i]) {
+			t.Fatalf("large touch result %d = %+v, want key %v (existing %v)", i, tup, keys[i], i < len(first))
+		}
+	}
+	all, _ = collect(t, 200, func(c string, l int) (tuples.Page, error) { return s.ListByObject(ctx, d, "", c, l) })
+	if len(all) != largeBatch {
+		t.Fatalf("after the large touch the object lists %d tuples, want %d", len(all), largeBatch)
+	}
+
+	fresh := make([]tuples.Change, largeBatch)
+	for i := range fresh {
+		fresh[i] = tuples.Change{Op: tuples.OpCreate, Key: Key(Ref("usr"), "viewer", Ref("doc"))}
+	}
+	fresh[largeBatch/2].ID = first[0].ID
+	_, err = s.Write(ctx, fresh)
+	wantErr(t, "large batch reusing an id", err, tuples.ErrDuplicateTuple)
+	if s.Revision() != rev+1 {
+		t.Fatalf("failed large batch moved the revision to %d", s.Revision())
+	}
 }
 
 func testTouch(t *testing.T, s tuples.Store) {
