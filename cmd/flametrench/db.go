@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	identitypg "github.com/flametrench/server/identity/postgres"
 	"github.com/flametrench/server/tuples"
 	"github.com/flametrench/server/tuples/postgres"
 )
@@ -53,3 +54,7 @@ func message(err error) string {
 	}
 	return err.Error()
 }
+
+// schema is every module's migrations, in the order they apply: tuples
+// first, since the others share its transactions and tables.
+var schema = [][]postgres.Migration{postgres.Migrations, identitypg.Migrations}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/flametrench/server/tuples/postgres"
 )
 
 const migrateDescription = `
@@ -32,7 +31,7 @@ func runMigrate(ctx context.Context, sio stdio, args []string) int {
 		return code
 	}
 	defer db.Close()
-	applied, err := db.Migrate(ctx, postgres.Migrations)
+	applied, err := db.Migrate(ctx, schema...)
 	if err != nil {
 		fmt.Fprintf(sio.err, "flametrench migrate: %s\n", message(err))
 		return exitFailed

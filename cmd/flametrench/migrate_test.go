@@ -13,8 +13,10 @@ import (
 // appliedLines is what migrate prints when it applies every migration.
 func appliedLines() string {
 	var b strings.Builder
-	for _, m := range postgres.Migrations {
-		b.WriteString("applied " + m.String() + "\n")
+	for _, set := range schema {
+		for _, m := range set {
+			b.WriteString("applied " + m.String() + "\n")
+		}
 	}
 	return b.String()
 }
@@ -28,7 +30,7 @@ func assertMigrated(t *testing.T, url string) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if err := db.CheckSchema(ctx, postgres.Migrations); err != nil {
+	if err := db.CheckSchema(ctx, schema...); err != nil {
 		t.Errorf("after migrate: CheckSchema = %v", err)
 	}
 }

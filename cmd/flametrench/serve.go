@@ -166,10 +166,10 @@ func openDatabase(ctx context.Context, log *slog.Logger, url string, migrate boo
 		return nil, err
 	}
 	if !migrate {
-		err = db.CheckSchema(ctx, postgres.Migrations)
+		err = db.CheckSchema(ctx, schema...)
 	} else {
 		var applied []postgres.Migration
-		applied, err = db.Migrate(ctx, postgres.Migrations)
+		applied, err = db.Migrate(ctx, schema...)
 		for _, m := range applied {
 			log.Info("applied migration", "migration", m.String())
 		}

@@ -403,6 +403,9 @@ func (f *Follower) Update(ctx context.Context, fn func(*Tx) error) (uint64, erro
 	return rev, nil
 }
 
+// View runs fn to read the database (DB.View).
+func (f *Follower) View(ctx context.Context, fn func(*Tx) error) error { return f.db.View(ctx, fn) }
+
 // Write implements tuples.Writer: the batch commits to the database, then
 // shows in the local graph.
 func (f *Follower) Write(ctx context.Context, changes []tuples.Change) (tuples.WriteResult, error) {

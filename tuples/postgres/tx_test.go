@@ -171,3 +171,33 @@ func TestOpenUnreachable(t *testing.T) {
 		t.Fatalf("Open(bad URL) = %v, want Invalid", err)
 	}
 }
+
+// TestViewIsReadOnly: a View reads committed rows, and refuses tuple writes
+// and savepoints, whose statements would otherwise autocommit.
+func TestViewIsReadOnly(t *testing.T) {
+	db, _ := pgtest.DB(t, postgres.Config{})
+	k := tuplestest.Key(tuplestest.Ref("usr"), "viewer", tuplestest.Ref("doc"))
+	if _, err := db.Write(ctx, []tuples.Change{{Op: tuples.OpCreate, Key: k}}); err != nil {
+		t.Fatal(err)
+	}
+	err := db.View(ctx, func(tx *postgres.Tx) error {
+		var n int
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM tup`).Scan(&n); err != nil || n != 1 {
+			t.Errorf("count in view = %d, %v; want 1", n, err)
+		}
+		k2 := tuplestest.Key(tuplestest.Ref("usr"), "viewer", tuplestest.Ref("doc"))
+		if _, err := tx.Write(ctx, []tuples.Change{{Op: tuples.OpCreate, Key: k2}}); tuples.KindOf(err) != tuples.Internal || err == nil {
+			t.Errorf("Write in a view = %v, want a refusal", err)
+		}
+		if _, err := tx.DeleteSubject(ctx, k.Subject); err == nil {
+			t.Error("DeleteSubject in a view succeeded")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !has(t, db, k) {
+		t.Fatal("the view's refused delete removed the tuple")
+	}
+}

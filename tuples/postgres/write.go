@@ -351,6 +351,9 @@ func (t *Tx) copyRows(ctx context.Context, table string, rows []tuples.Tuple) er
 // DeleteSubject deletes every tuple whose subject is subject, in the
 // transaction, and returns how many it deleted (cascadeRevokeSubject).
 func (t *Tx) DeleteSubject(ctx context.Context, subject tuples.Ref) (int, error) {
+	if t.readOnly {
+		return 0, errReadOnly
+	}
 	rows, err := t.tx.Query(ctx, `DELETE FROM tup WHERE subject_type = $1 AND subject_id = $2 RETURNING `+tupleCols,
 		subject.Type, [16]byte(subject.ID))
 	if err != nil {

@@ -1,0 +1,389 @@
+package memory
+
+import (
+	"cmp"
+	"context"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/flametrench/server/identity"
+	"github.com/flametrench/server/tuples"
+)
+
+type UUID = identity.UUID
+
+// Store keeps the identity module's rows in maps. Update holds the one write
+// lock for the whole transaction and records an undo step for every change,
+// so a failed transaction leaves nothing behind and no reader sees half of
+// one. Tuple writes are buffered and applied to the tuple store at commit,
+// still under the lock, so identity rows and tuples change together.
+type Store struct {
+	tuples tuples.Writer
+
+	// mu guards every field below.
+	mu       sync.RWMutex
+	users    map[UUID]identity.User
+	userIDs  []UUID // sorted
+	creds    map[UUID]identity.Credential
+	active   map[credKey]UUID // active credentials by (type, identifier)
+	credsOf  map[UUID][]UUID  // by user, sorted
+	sessions map[UUID]identity.Session
+	byToken  map[[32]byte]UUID
+	sessOf   map[UUID][]UUID // by user, sorted
+	tickets  map[[32]byte]identity.Ticket
+	policies map[UUID]identity.Policy
+}
+
+type credKey struct {
+	typ        identity.CredentialType
+	identifier string
+}
+
+// New returns an empty store whose transactions write tuples to w.
+func New(w tuples.Writer) *Store {
+	return &Store{
+		tuples:   w,
+		users:    map[UUID]identity.User{},
+		creds:    map[UUID]identity.Credential{},
+		active:   map[credKey]UUID{},
+		credsOf:  map[UUID][]UUID{},
+		sessions: map[UUID]identity.Session{},
+		byToken:  map[[32]byte]UUID{},
+		sessOf:   map[UUID][]UUID{},
+		tickets:  map[[32]byte]identity.Ticket{},
+		policies: map[UUID]identity.Policy{},
+	}
+}
+
+// Update implements identity.Store.
+func (s *Store) Update(ctx context.Context, fn func(identity.Tx) error) (uint64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	tx := &tx{s: s, writable: true}
+	if err := fn(tx); err != nil {
+		tx.rollback()
+		return 0, err
+	}
+	rev, err := tx.tup.apply(context.WithoutCancel(ctx), s.tuples)
+	if err != nil {
+		tx.rollback()
+		return 0, err
+	}
+	return rev, nil
+}
+
+// View implements identity.Store.
+func (s *Store) View(ctx context.Context, fn func(identity.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return fn(&tx{s: s})
+}
+
+// tx is one transaction. Writes record how to undo them.
+type tx struct {
+	s        *Store
+	writable bool
+	undo     []func()
+	tup      tupleBuffer
+}
+
+func (t *tx) rollback() {
+	for i := len(t.undo) - 1; i >= 0; i-- {
+		t.undo[i]()
+	}
+}
+
+// set stores v under k in m and records how to restore the old entry.
+func set[K comparable, V any](t *tx, m map[K]V, k K, v V) {
+	old, had := m[k]
+	m[k] = v
+	t.undo = append(t.undo, func() {
+		if had {
+			m[k] = old
+		} else {
+			delete(m, k)
+		}
+	})
+}
+
+// del deletes k from m and records how to restore it.
+func del[K comparable, V any](t *tx, m map[K]V, k K) {
+	old, had := m[k]
+	if !had {
+		return
+	}
+	delete(m, k)
+	t.undo = append(t.undo, func() { m[k] = old })
+}
+
+// insertSorted adds id to the sorted list *ids (if absent) and records how
+// to take it out again.
+func insertSorted(t *tx, ids *[]UUID, id UUID) {
+	i, found := slices.BinarySearchFunc(*ids, id, compareUUID)
+	if found {
+		return
+	}
+	*ids = slices.Insert(*ids, i, id)
+	t.undo = append(t.undo, func() {
+		if j, ok := slices.BinarySearchFunc(*ids, id, compareUUID); ok {
+			*ids = slices.Delete(*ids, j, j+1)
+		}
+	})
+}
+
+// index adds id to the sorted list of owner in m.
+func index(t *tx, m map[UUID][]UUID, owner, id UUID) {
+	ids := m[owner]
+	insertSorted(t, &ids, id)
+	set(t, m, owner, ids)
+}
+
+func compareUUID(a, b UUID) int {
+	for i := range a {
+		if c := cmp.Compare(a[i], b[i]); c != 0 {
+			return c
+		}
+	}
+	return 0
+}
+
+// after returns the ids of the sorted list after the cursor id.
+func after(ids []UUID, cursor UUID) []UUID {
+	i, found := slices.BinarySearchFunc(ids, cursor, compareUUID)
+	if found {
+		i++
+	}
+	return ids[i:]
+}
+
+func (t *tx) User(_ context.Context, id UUID) (identity.User, error) {
+	u, ok := t.s.users[id]
+	if !ok {
+		return u, identity.ErrUserNotFound
+	}
+	return u, nil
+}
+
+func (t *tx) PutUser(_ context.Context, u identity.User) error {
+	set(t, t.s.users, u.ID, u)
+	insertSorted(t, &t.s.userIDs, u.ID)
+	return nil
+}
+
+func (t *tx) Users(_ context.Context, q identity.UserQuery) ([]identity.User, error) {
+	out := []identity.User{}
+	needle := strings.ToLower(q.Query)
+	for _, id := range after(t.s.userIDs, q.After) {
+		if len(out) == q.Limit {
+			break
+		}
+		u := t.s.users[id]
+		if q.Status != "" && u.Status != q.Status {
+			continue
+		}
+		if q.Query != "" && !t.hasIdentifier(id, needle) {
+			continue
+		}
+		out = append(out, u)
+	}
+	return out, nil
+}
+
+// hasIdentifier reports whether an active credential of the user has an
+// identifier containing needle, case-insensitively.
+func (t *tx) hasIdentifier(user UUID, needle string) bool {
+	for _, id := range t.s.credsOf[user] {
+		c := t.s.creds[id]
+		if c.Status == identity.Active && strings.Contains(strings.ToLower(c.Identifier), needle) {
+			return true
+		}
+	}
+	return false
+}
+
+func (t *tx) Credential(_ context.Context, id UUID) (identity.Credential, error) {
+	c, ok := t.s.creds[id]
+	if !ok {
+		return c, identity.ErrCredentialNotFound
+	}
+	return c, nil
+}
+
+func (t *tx) ActiveCredential(_ context.Context, typ identity.CredentialType, identifier string) (identity.Credential, error) {
+	id, ok := t.s.active[credKey{typ, identifier}]
+	if !ok {
+		return identity.Credential{}, identity.ErrCredentialNotFound
+	}
+	return t.s.creds[id], nil
+}
+
+func (t *tx) CredentialsOf(_ context.Context, user UUID) ([]identity.Credential, error) {
+	ids := t.s.credsOf[user]
+	out := make([]identity.Credential, len(ids))
+	for i, id := range ids {
+		out[i] = t.s.creds[id]
+	}
+	return out, nil
+}
+
+func (t *tx) PutCredential(_ context.Context, c identity.Credential) error {
+	k := credKey{c.Type, c.Identifier}
+	holder, taken := t.s.active[k]
+	if c.Status == identity.Active && taken && holder != c.ID {
+		return identity.ErrDuplicateCredential
+	}
+	if old, ok := t.s.creds[c.ID]; ok && old.Status == identity.Active {
+		del(t, t.s.active, credKey{old.Type, old.Identifier})
+	}
+	if c.Status == identity.Active {
+		set(t, t.s.active, k, c.ID)
+	}
+	set(t, t.s.creds, c.ID, c)
+	index(t, t.s.credsOf, c.UserID, c.ID)
+	return nil
+}
+
+func (t *tx) Session(_ context.Context, id UUID) (identity.Session, error) {
+	s, ok := t.s.sessions[id]
+	if !ok {
+		return s, identity.ErrSessionNotFound
+	}
+	return s, nil
+}
+
+func (t *tx) SessionByToken(_ context.Context, hash [32]byte) (identity.Session, error) {
+	id, ok := t.s.byToken[hash]
+	if !ok {
+		return identity.Session{}, identity.ErrSessionNotFound
+	}
+	return t.s.sessions[id], nil
+}
+
+func (t *tx) Sessions(_ context.Context, user UUID, cursor UUID, limit int) ([]identity.Session, error) {
+	ids := after(t.s.sessOf[user], cursor)
+	ids = ids[:min(len(ids), limit)]
+	out := make([]identity.Session, len(ids))
+	for i, id := range ids {
+		out[i] = t.s.sessions[id]
+	}
+	return out, nil
+}
+
+func (t *tx) PutSession(_ context.Context, s identity.Session) error {
+	set(t, t.s.sessions, s.ID, s)
+	set(t, t.s.byToken, s.TokenHash, s.ID)
+	index(t, t.s.sessOf, s.UserID, s.ID)
+	return nil
+}
+
+func (t *tx) RevokeSessions(ctx context.Context, user, cred UUID, at time.Time) (int, error) {
+	n := 0
+	for _, id := range t.s.sessOf[user] {
+		s := t.s.sessions[id]
+		if s.RevokedAt != nil || !at.Before(s.ExpiresAt) || (!cred.IsZero() && s.CredentialID != cred) {
+			continue
+		}
+		s.RevokedAt = &at
+		set(t, t.s.sessions, id, s)
+		n++
+	}
+	return n, nil
+}
+
+func (t *tx) Ticket(_ context.Context, hash [32]byte) (identity.Ticket, error) {
+	tk, ok := t.s.tickets[hash]
+	if !ok {
+		return tk, identity.ErrInvalidTicket
+	}
+	return tk, nil
+}
+
+func (t *tx) TakeTicket(ctx context.Context, hash [32]byte) (identity.Ticket, error) {
+	tk, err := t.Ticket(ctx, hash)
+	if err == nil {
+		del(t, t.s.tickets, hash)
+	}
+	return tk, err
+}
+
+func (t *tx) PutTicket(_ context.Context, tk identity.Ticket) error {
+	// Expired tickets are dropped here, so the map stays bounded by the
+	// tickets of the last minute.
+	for h, old := range t.s.tickets {
+		if old.ExpiresAt.Before(tk.ExpiresAt.Add(-2 * identity.TicketTTL)) {
+			del(t, t.s.tickets, h)
+		}
+	}
+	set(t, t.s.tickets, tk.Hash, tk)
+	return nil
+}
+
+func (t *tx) Policy(_ context.Context, user UUID) (identity.Policy, bool, error) {
+	p, ok := t.s.policies[user]
+	if !ok {
+		return identity.Policy{UserID: user}, false, nil
+	}
+	return p, true, nil
+}
+
+func (t *tx) PutPolicy(_ context.Context, p identity.Policy) error {
+	set(t, t.s.policies, p.UserID, p)
+	return nil
+}
+
+func (t *tx) Tuples() identity.TupleTx { return &t.tup }
+
+// tupleBuffer holds a transaction's tuple writes until commit.
+type tupleBuffer struct {
+	ops []func(context.Context, tuples.Writer) (uint64, error)
+}
+
+// Write buffers a batch. It returns the tuples the creates will have (ids
+// are assigned now); deletes and touches come back with only their key,
+// since what they find is known only at commit.
+func (b *tupleBuffer) Write(_ context.Context, changes []tuples.Change) ([]tuples.Tuple, error) {
+	changes = slices.Clone(changes)
+	out := make([]tuples.Tuple, len(changes))
+	for i := range changes {
+		if changes[i].Op == tuples.OpCreate && changes[i].ID.IsZero() {
+			changes[i].ID = tuples.NewUUID()
+		}
+		out[i] = tuples.Tuple{ID: changes[i].ID, Key: changes[i].Key, CreatedBy: changes[i].CreatedBy}
+	}
+	b.ops = append(b.ops, func(ctx context.Context, w tuples.Writer) (uint64, error) {
+		res, err := w.Write(ctx, changes)
+		return res.Revision, err
+	})
+	return out, nil
+}
+
+// DeleteSubject buffers the cascade; the count is known only at commit, so
+// it reports 0.
+func (b *tupleBuffer) DeleteSubject(_ context.Context, subject tuples.Ref) (int, error) {
+	b.ops = append(b.ops, func(ctx context.Context, w tuples.Writer) (uint64, error) {
+		_, rev, err := w.DeleteSubject(ctx, subject)
+		return rev, err
+	})
+	return 0, nil
+}
+
+// apply runs the buffered writes and returns the last revision.
+func (b *tupleBuffer) apply(ctx context.Context, w tuples.Writer) (uint64, error) {
+	var rev uint64
+	for _, op := range b.ops {
+		r, err := op(ctx, w)
+		if err != nil {
+			return 0, err
+		}
+		rev = r
+	}
+	return rev, nil
+}

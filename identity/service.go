@@ -1,0 +1,96 @@
+package identity
+
+import (
+	"context"
+	"time"
+
+	"github.com/flametrench/server/identity/password"
+	"github.com/flametrench/server/tuples"
+)
+
+// Config configures a Service. Zero values take the defaults.
+type Config struct {
+	// Hasher runs Argon2id (required). Its bounded pool is what keeps a
+	// flood of logins from exhausting memory (DESIGN §4).
+	Hasher *password.Pool
+	// MaxSessionTTL caps a session's lifetime. Default 30 days.
+	MaxSessionTTL time.Duration
+	// Limiter throttles failed verifications. Default: NewLimiter(LimiterConfig{}).
+	Limiter *Limiter
+	// Now is the clock; default time.Now. Tests move it.
+	Now func() time.Time
+}
+
+// Service is the identity module: every lifecycle rule, cascade and security
+// check, run against a Store. It is safe for concurrent use.
+type Service struct {
+	store  Store
+	hasher *password.Pool
+	maxTTL time.Duration
+	limit  *Limiter
+	now    func() time.Time
+}
+
+// NewService returns a Service over store.
+func NewService(store Store, cfg Config) *Service {
+	if cfg.Hasher == nil {
+		panic("identity: Config.Hasher is required")
+	}
+	if cfg.MaxSessionTTL <= 0 {
+		cfg.MaxSessionTTL = DefaultMaxTTL
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Limiter == nil {
+		cfg.Limiter = NewLimiter(LimiterConfig{Now: cfg.Now})
+	}
+	return &Service{store: store, hasher: cfg.Hasher, maxTTL: cfg.MaxSessionTTL, limit: cfg.Limiter, now: cfg.Now}
+}
+
+// clock returns the current time at the precision stored and sent (PostgreSQL
+// keeps microseconds), so a row reads back exactly as it was returned.
+func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
+
+// update runs fn in a store transaction and drops the revision.
+func (s *Service) update(ctx context.Context, fn func(Tx) error) error {
+	_, err := s.store.Update(ctx, fn)
+	return err
+}
+
+// view runs fn in a read-only view.
+func (s *Service) view(ctx context.Context, fn func(Tx) error) error {
+	return s.store.View(ctx, fn)
+}
+
+// Page is one page of a listing; Next is "" on the last page.
+type Page[T any] struct {
+	Items []T
+	Next  string
+}
+
+// pageArgs checks a listing's limit (0 → default) and decodes its cursor, the
+// wire id of the last item of the previous page.
+func pageArgs(typ, cursor string, limit int) (int, UUID, error) {
+	limit, err := tuples.CheckLimit(limit)
+	if err != nil {
+		return 0, UUID{}, err
+	}
+	if cursor == "" {
+		return limit, UUID{}, nil
+	}
+	id, err := tuples.DecodeIDOf(typ, cursor)
+	if err != nil {
+		return 0, UUID{}, tuples.ErrInvalidCursor.With("invalid cursor %q", cursor)
+	}
+	return limit, id, nil
+}
+
+// cut turns limit+1 fetched items into a page.
+func cut[T any](typ string, items []T, limit int, id func(T) UUID) Page[T] {
+	if len(items) <= limit {
+		return Page[T]{Items: items}
+	}
+	items = items[:limit]
+	return Page[T]{Items: items, Next: tuples.FormatID(typ, id(items[limit-1]))}
+}

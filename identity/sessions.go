@@ -1,0 +1,276 @@
+package identity
+
+import (
+	"context"
+	"time"
+
+	"github.com/flametrench/server/tuples"
+)
+
+// VerifyInput is a verifyCredential request.
+type VerifyInput struct {
+	Type       CredentialType
+	Identifier string
+	Password   string
+	// Address is the client's address, for throttling ("" if unknown).
+	Address string
+}
+
+// Verification is a successful verifyCredential: who, with what, whether the
+// user's MFA policy is in force (A8), and the single-use ticket that a
+// session is minted from (A1).
+type Verification struct {
+	UserID       UUID
+	CredentialID UUID
+	MFARequired  bool
+	Ticket       string
+	ExpiresAt    time.Time
+}
+
+// VerifyCredential checks a password against the active credential with the
+// identifier. Every failure is ErrInvalidCredential, whatever went wrong (no
+// such identifier, wrong password, user not active: CRED-6), and takes about
+// as long, since a missing credential still pays one Argon2id verification.
+// Failures are throttled per identifier and per address.
+func (s *Service) VerifyCredential(ctx context.Context, in VerifyInput) (Verification, error) {
+	if in.Type != Password {
+		return Verification{}, ErrCredentialType.With("only password credentials can be verified here")
+	}
+	idKey, addrKey := "password:"+in.Identifier, ""
+	if in.Address != "" {
+		addrKey = "addr:" + in.Address
+	}
+	if err := s.limit.Allow(idKey, addrKey); err != nil {
+		return Verification{}, err
+	}
+	if checkPassword(in.Password) != nil || len(in.Identifier) > maxIdentifier {
+		s.limit.Fail(idKey, addrKey)
+		return Verification{}, ErrInvalidCredential
+	}
+	var c Credential
+	err := s.view(ctx, func(tx Tx) error {
+		var err error
+		c, err = tx.ActiveCredential(ctx, Password, in.Identifier)
+		return err
+	})
+	switch {
+	case isNotFound(err):
+		if err := s.hasher.DummyVerify(ctx); err != nil {
+			return Verification{}, err
+		}
+		s.limit.Fail(idKey, addrKey)
+		return Verification{}, ErrInvalidCredential
+	case err != nil:
+		return Verification{}, err
+	}
+	ok, err := s.hasher.Verify(ctx, c.PasswordHash, in.Password)
+	if err != nil {
+		return Verification{}, err
+	}
+	if !ok {
+		s.limit.Fail(idKey, addrKey)
+		return Verification{}, ErrInvalidCredential
+	}
+	v, err := s.issueTicket(ctx, c)
+	if err != nil {
+		if tuples.KindOf(err) == tuples.Unauthenticated {
+			s.limit.Fail(idKey, addrKey)
+		}
+		return Verification{}, err
+	}
+	s.limit.Succeed(idKey)
+	return v, nil
+}
+
+// issueTicket mints a verification ticket for a credential that was just
+// verified, re-checking in the transaction that it and its user are still
+// active (they may have changed during the hash).
+func (s *Service) issueTicket(ctx context.Context, verified Credential) (Verification, error) {
+	secret, hash := newSecret()
+	now := s.clock()
+	t := Ticket{Hash: hash, UserID: verified.UserID, CredentialID: verified.ID, ExpiresAt: now.Add(TicketTTL)}
+	err := s.update(ctx, func(tx Tx) error {
+		c, err := tx.Credential(ctx, verified.ID)
+		if err != nil || c.Status != Active || c.PasswordHash != verified.PasswordHash {
+			return ErrInvalidCredential
+		}
+		if _, err := activeUser(ctx, tx, c.UserID); err != nil {
+			return ErrInvalidCredential
+		}
+		p, _, err := tx.Policy(ctx, c.UserID)
+		if err != nil {
+			return err
+		}
+		t.MFARequired = p.InForce(now)
+		return tx.PutTicket(ctx, t)
+	})
+	if err != nil {
+		return Verification{}, err
+	}
+	return Verification{UserID: t.UserID, CredentialID: t.CredentialID, MFARequired: t.MFARequired,
+		Ticket: secret, ExpiresAt: t.ExpiresAt}, nil
+}
+
+// CreateSession mints a session from a verification ticket (DESIGN §4, A1).
+// The ticket is used up; it must be unexpired and, when the user's MFA
+// policy was in force at verification, upgraded by an MFA verification. ttl
+// is at least a minute and is capped at the configured maximum.
+func (s *Service) CreateSession(ctx context.Context, ticket string, ttl time.Duration) (Session, string, error) {
+	if ttl < MinSessionTTL {
+		return Session{}, "", ErrInvalidTTL
+	}
+	if ticket == "" || len(ticket) > maxTokenLen {
+		return Session{}, "", ErrInvalidTicket
+	}
+	var ses Session
+	var token string
+	err := s.update(ctx, func(tx Tx) error {
+		t, err := tx.TakeTicket(ctx, hashToken(ticket))
+		if err != nil {
+			return ErrInvalidTicket
+		}
+		now := s.clock()
+		switch {
+		case !sameHash(t.Hash, hashToken(ticket)) || !now.Before(t.ExpiresAt):
+			return ErrInvalidTicket
+		case t.MFARequired && t.MFAVerified == nil:
+			return ErrMFARequired
+		}
+		ses, token, err = s.mint(ctx, tx, t.UserID, t.CredentialID, ttl, t.MFAVerified)
+		return err
+	})
+	return ses, token, err
+}
+
+// CreateSessionFor mints a session without a ticket, for a platform admin
+// (DESIGN §4: a backend-for-frontend that verified the user itself).
+func (s *Service) CreateSessionFor(ctx context.Context, user, cred UUID, ttl time.Duration) (Session, string, error) {
+	if ttl < MinSessionTTL {
+		return Session{}, "", ErrInvalidTTL
+	}
+	var ses Session
+	var token string
+	err := s.update(ctx, func(tx Tx) error {
+		var err error
+		ses, token, err = s.mint(ctx, tx, user, cred, ttl, nil)
+		return err
+	})
+	return ses, token, err
+}
+
+// mint creates a session of an active user through an active credential of
+// theirs.
+func (s *Service) mint(ctx context.Context, tx Tx, user, cred UUID, ttl time.Duration, mfaAt *time.Time) (Session, string, error) {
+	if _, err := activeUser(ctx, tx, user); err != nil {
+		return Session{}, "", err
+	}
+	c, err := tx.Credential(ctx, cred)
+	switch {
+	case err != nil:
+		return Session{}, "", err
+	case c.UserID != user:
+		return Session{}, "", ErrCredentialUser.With("cred %s is not a credential of usr %s", tuples.FormatID("cred", cred), tuples.FormatID("usr", user))
+	case c.Status != Active:
+		return Session{}, "", ErrCredentialNotActive.With("cred %s is %s", tuples.FormatID("cred", cred), c.Status)
+	}
+	token, hash := newSecret()
+	now := s.clock()
+	ses := Session{ID: tuples.NewUUID(), UserID: user, CredentialID: cred, CreatedAt: now,
+		ExpiresAt: now.Add(min(ttl, s.maxTTL)), MFAVerifiedAt: mfaAt, TokenHash: hash}
+	return ses, token, tx.PutSession(ctx, ses)
+}
+
+// Authenticate resolves a session token to its session: ErrInvalidToken if
+// no session has it, ErrSessionExpired if the session has ended.
+func (s *Service) Authenticate(ctx context.Context, token string) (Session, error) {
+	if token == "" || len(token) > maxTokenLen {
+		return Session{}, ErrInvalidToken
+	}
+	hash := hashToken(token)
+	var ses Session
+	err := s.view(ctx, func(tx Tx) error {
+		var err error
+		ses, err = tx.SessionByToken(ctx, hash)
+		return err
+	})
+	switch {
+	case isNotFound(err):
+		return Session{}, ErrInvalidToken
+	case err != nil:
+		return Session{}, err
+	case !sameHash(ses.TokenHash, hash):
+		return Session{}, ErrInvalidToken
+	case !ses.ActiveAt(s.now()):
+		return Session{}, ErrSessionExpired
+	}
+	return ses, nil
+}
+
+// GetSession returns the session, or ErrSessionNotFound.
+func (s *Service) GetSession(ctx context.Context, id UUID) (Session, error) {
+	var ses Session
+	err := s.view(ctx, func(tx Tx) error {
+		var err error
+		ses, err = tx.Session(ctx, id)
+		return err
+	})
+	return ses, err
+}
+
+// RefreshSession rotates a live session (SES-4): a new session with a new id
+// and token, the same user, credential and lifetime, and the old one revoked
+// at once, in one transaction. MFA verification is not carried over.
+func (s *Service) RefreshSession(ctx context.Context, id UUID) (Session, string, error) {
+	var ses Session
+	var token string
+	err := s.update(ctx, func(tx Tx) error {
+		old, err := tx.Session(ctx, id)
+		if err != nil {
+			return err
+		}
+		now := s.clock()
+		if !old.ActiveAt(now) {
+			return ErrSessionExpired.With("ses %s has ended", tuples.FormatID("ses", id))
+		}
+		old.RevokedAt = &now
+		if err := tx.PutSession(ctx, old); err != nil {
+			return err
+		}
+		ses, token, err = s.mint(ctx, tx, old.UserID, old.CredentialID, old.ExpiresAt.Sub(old.CreatedAt), nil)
+		return err
+	})
+	return ses, token, err
+}
+
+// RevokeSession ends a session. Revoking an ended session changes nothing
+// and returns it as it is (A51).
+func (s *Service) RevokeSession(ctx context.Context, id UUID) (Session, error) {
+	var ses Session
+	err := s.update(ctx, func(tx Tx) error {
+		var err error
+		if ses, err = tx.Session(ctx, id); err != nil || ses.RevokedAt != nil {
+			return err
+		}
+		now := s.clock()
+		ses.RevokedAt = &now
+		return tx.PutSession(ctx, ses)
+	})
+	return ses, err
+}
+
+// ListSessions pages through a user's sessions, all states, in id order.
+func (s *Service) ListSessions(ctx context.Context, user UUID, cursor string, limit int) (Page[Session], error) {
+	limit, after, err := pageArgs("ses", cursor, limit)
+	if err != nil {
+		return Page[Session]{}, err
+	}
+	var out []Session
+	err = s.view(ctx, func(tx Tx) error {
+		if _, err := tx.User(ctx, user); err != nil {
+			return err
+		}
+		out, err = tx.Sessions(ctx, user, after, limit+1)
+		return err
+	})
+	return cut("ses", out, limit, func(s Session) UUID { return s.ID }), err
+}

@@ -1,0 +1,31 @@
+package identity
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+)
+
+// tokenBytes is the entropy of every bearer secret the module mints: 256
+// bits (SES-3, security.md).
+const tokenBytes = 32
+
+// maxTokenLen bounds a presented token before it is hashed or parsed.
+const maxTokenLen = 512
+
+// newSecret returns a fresh base64url secret (no padding) and its SHA-256.
+func newSecret() (string, [32]byte) {
+	b := make([]byte, tokenBytes)
+	rand.Read(b) // never fails (crypto/rand, Go 1.24+)
+	s := base64.RawURLEncoding.EncodeToString(b)
+	return s, sha256.Sum256([]byte(s))
+}
+
+// hashToken is the form tokens are stored and looked up in.
+func hashToken(s string) [32]byte { return sha256.Sum256([]byte(s)) }
+
+// sameHash compares two token hashes in constant time. A lookup by hash has
+// already matched them; comparing again guards a store whose index compares
+// case- or collation-insensitively.
+func sameHash(a, b [32]byte) bool { return subtle.ConstantTimeCompare(a[:], b[:]) == 1 }
