@@ -21,6 +21,7 @@ var (
 	ErrFactorNotFound     = e(tuples.NotFound, "not_found", "MFA factor not found") // NotFoundError
 	ErrPATNotFound        = e(tuples.NotFound, "not_found", "personal access token not found")
 	ErrShareNotFound      = e(tuples.NotFound, "not_found", "share not found") // ShareNotFoundError
+	ErrChallengeNotFound  = e(tuples.Unauthenticated, "webauthn.challenge_mismatch", "challenge unknown, used or expired")
 
 	ErrInvalidInput = e(tuples.Invalid, "invalid_format", "invalid input") // InvalidFormatError
 	ErrInvalidTTL   = e(tuples.Invalid, "invalid_format.ttl_seconds", "ttl_seconds must be at least 60")

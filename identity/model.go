@@ -98,3 +98,115 @@ const (
 	MaxPATNameUnits  = 120
 	MaxPATSecret     = 256 // characters; longer secrets are refused before hashing (audit H6)
 )
+
+// FactorType names an MFA factor's kind (ADR 0008).
+type FactorType string
+
+const (
+	TOTP     FactorType = "totp"
+	WebAuthn FactorType = "webauthn"
+	Recovery FactorType = "recovery"
+)
+
+// FactorStatus is an MFA factor's state: TOTP and WebAuthn factors start
+// pending and become active only when confirmed (MFA-2).
+type FactorStatus string
+
+const (
+	FactorPending   FactorStatus = "pending"
+	FactorActive    FactorStatus = "active"
+	FactorSuspended FactorStatus = "suspended"
+	FactorRevoked   FactorStatus = "revoked"
+)
+
+// Factor is an MFA factor. Secret material never leaves the module.
+type Factor struct {
+	ID         UUID
+	UserID     UUID
+	Type       FactorType
+	Status     FactorStatus
+	Identifier string // totp: label; webauthn: base64url credential ID; recovery: ""
+	Replaces   UUID
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+
+	TOTPSecret    []byte // totp
+	TOTPAlgorithm string
+	TOTPDigits    int
+	TOTPLastStep  int64 // the last time step accepted; replays at or before it are refused (A12)
+
+	RPID       string // webauthn
+	PublicKey  []byte // webauthn: COSE key
+	SignCount  uint32
+	AAGUID     *UUID
+	Transports []string
+
+	RecoveryCodes []RecoveryCode // recovery: Count slots
+}
+
+// RecoveryCode is one slot of a recovery factor: its Argon2id hash and when
+// it was used.
+type RecoveryCode struct {
+	Hash       string
+	ConsumedAt *time.Time
+}
+
+// Challenge is a server-issued, single-use WebAuthn challenge (A10).
+type Challenge struct {
+	ID        UUID
+	UserID    UUID
+	FactorID  UUID // the factor being enrolled, or zero for a verification
+	Bytes     []byte
+	RPID      string
+	ExpiresAt time.Time
+}
+
+// PAT is a personal access token (ADR 0016). Only the Argon2id hash of its
+// secret is kept.
+type PAT struct {
+	ID         UUID
+	UserID     UUID
+	Name       string
+	Scope      []string
+	ExpiresAt  *time.Time
+	LastUsedAt *time.Time
+	RevokedAt  *time.Time
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+	SecretHash string
+}
+
+// PATStatus is a PAT's status, derived at read time.
+type PATStatus string
+
+const (
+	PATActive  PATStatus = "active"
+	PATExpired PATStatus = "expired"
+	PATRevoked PATStatus = "revoked"
+)
+
+// StatusAt returns the PAT's status at t: revoked wins over expired.
+func (p PAT) StatusAt(t time.Time) PATStatus {
+	switch {
+	case p.RevokedAt != nil:
+		return PATRevoked
+	case p.ExpiresAt != nil && !t.Before(*p.ExpiresAt):
+		return PATExpired
+	}
+	return PATActive
+}
+
+// Share is a share token's row (ADR 0012): read access to one object by one
+// relation, for whoever holds the token. Only the token's SHA-256 is kept.
+type Share struct {
+	ID         UUID
+	Object     tuples.Ref
+	Relation   string
+	CreatedBy  UUID
+	ExpiresAt  time.Time
+	SingleUse  bool
+	ConsumedAt *time.Time
+	RevokedAt  *time.Time
+	CreatedAt  time.Time
+	TokenHash  [32]byte
+}

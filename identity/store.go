@@ -58,6 +58,33 @@ type Tx interface {
 	Policy(ctx context.Context, user UUID) (Policy, bool, error)
 	PutPolicy(ctx context.Context, p Policy) error
 
+	// Factor returns an MFA factor, or ErrFactorNotFound.
+	Factor(ctx context.Context, id UUID) (Factor, error)
+	// FactorsOf returns the user's factors, all states, in id order.
+	FactorsOf(ctx context.Context, user UUID) ([]Factor, error)
+	PutFactor(ctx context.Context, f Factor) error
+	PutChallenge(ctx context.Context, c Challenge) error
+	// TakeChallenge removes the challenge and returns it (single use), or
+	// ErrChallengeNotFound.
+	TakeChallenge(ctx context.Context, id UUID) (Challenge, error)
+
+	PAT(ctx context.Context, id UUID) (PAT, error)
+	// PATs lists a user's tokens after the id in id order, of one status at
+	// q.Now when q.Status is set.
+	PATs(ctx context.Context, q PATQuery) ([]PAT, error)
+	PutPAT(ctx context.Context, p PAT) error
+	// TouchPAT sets last_used_at to at unless the token is revoked or was
+	// used less than coalesce before at (ADR 0016 step 8, audit H3).
+	TouchPAT(ctx context.Context, id UUID, at time.Time, coalesce time.Duration) error
+	// RevokePATs revokes the user's unrevoked tokens.
+	RevokePATs(ctx context.Context, user UUID, at time.Time) (int, error)
+
+	Share(ctx context.Context, id UUID) (Share, error)
+	ShareByToken(ctx context.Context, hash [32]byte) (Share, error)
+	// Shares lists an object's shares, all states, after the id in id order.
+	Shares(ctx context.Context, object tuples.Ref, after UUID, limit int) ([]Share, error)
+	PutShare(ctx context.Context, s Share) error
+
 	// Tuples writes tuples in the same transaction (user revocation removes
 	// the user's tuples, authorization.md cascadeRevokeSubject).
 	Tuples() TupleTx
@@ -78,6 +105,15 @@ type UserQuery struct {
 	// Query is a case-insensitive substring of an active credential's
 	// identifier; "": no filter.
 	Query string
+}
+
+// PATQuery filters listPatsForUser.
+type PATQuery struct {
+	User   UUID
+	After  UUID
+	Limit  int
+	Status PATStatus // "": any
+	Now    time.Time
 }
 
 // Policy is a user's MFA policy (MFA-8).

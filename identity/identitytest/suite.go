@@ -25,10 +25,7 @@ type Stores struct {
 
 // Run runs the suite. newStores must return empty stores for each call.
 func Run(t *testing.T, newStores func(t *testing.T) Stores) {
-	tests := []struct {
-		name string
-		fn   func(t *testing.T, e *env)
-	}{
+	tests := []suiteTest{
 		{"UserLifecycle", testUserLifecycle},
 		{"UpdateUser", testUpdateUser},
 		{"ListUsers", testListUsers},
@@ -43,6 +40,9 @@ func Run(t *testing.T, newStores func(t *testing.T) Stores) {
 		{"Throttling", testThrottling},
 		{"ConcurrentTicketUse", testConcurrentTicketUse},
 	}
+	tests = append(tests, mfaTests...)
+	tests = append(tests, patTests...)
+	tests = append(tests, shareTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -50,6 +50,11 @@ func Run(t *testing.T, newStores func(t *testing.T) Stores) {
 			tc.fn(t, newEnv(t, st))
 		})
 	}
+}
+
+type suiteTest struct {
+	name string
+	fn   func(t *testing.T, e *env)
 }
 
 var ctx = context.Background()

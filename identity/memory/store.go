@@ -34,6 +34,17 @@ type Store struct {
 	sessOf   map[UUID][]UUID // by user, sorted
 	tickets  map[[32]byte]identity.Ticket
 	policies map[UUID]identity.Policy
+
+	factors    map[UUID]identity.Factor
+	factorsOf  map[UUID][]UUID // by user, sorted
+	challenges map[UUID]identity.Challenge
+
+	pats   map[UUID]identity.PAT
+	patsOf map[UUID][]UUID // by user, sorted
+
+	shares      map[UUID]identity.Share
+	sharesOf    map[tuples.Ref][]UUID // by object, sorted
+	shareTokens map[[32]byte]UUID
 }
 
 type credKey struct {
@@ -54,6 +65,17 @@ func New(w tuples.Writer) *Store {
 		sessOf:   map[UUID][]UUID{},
 		tickets:  map[[32]byte]identity.Ticket{},
 		policies: map[UUID]identity.Policy{},
+
+		factors:    map[UUID]identity.Factor{},
+		factorsOf:  map[UUID][]UUID{},
+		challenges: map[UUID]identity.Challenge{},
+
+		pats:   map[UUID]identity.PAT{},
+		patsOf: map[UUID][]UUID{},
+
+		shares:      map[UUID]identity.Share{},
+		sharesOf:    map[tuples.Ref][]UUID{},
+		shareTokens: map[[32]byte]UUID{},
 	}
 }
 

@@ -1,0 +1,4 @@
+package identitytest
+
+// shareTests are the share token tests of the suite.
+var shareTests = []suiteTest{}
