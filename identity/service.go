@@ -28,6 +28,7 @@ type Service struct {
 	hasher *password.Pool
 	maxTTL time.Duration
 	limit  *Limiter
+	pats   *patCache
 	now    func() time.Time
 }
 
@@ -45,7 +46,8 @@ func NewService(store Store, cfg Config) *Service {
 	if cfg.Limiter == nil {
 		cfg.Limiter = NewLimiter(LimiterConfig{Now: cfg.Now})
 	}
-	return &Service{store: store, hasher: cfg.Hasher, maxTTL: cfg.MaxSessionTTL, limit: cfg.Limiter, now: cfg.Now}
+	return &Service{store: store, hasher: cfg.Hasher, maxTTL: cfg.MaxSessionTTL, limit: cfg.Limiter,
+		pats: newPATCache(10_000), now: cfg.Now}
 }
 
 // clock returns the current time at the precision stored and sent (PostgreSQL

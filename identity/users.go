@@ -72,8 +72,9 @@ func (s *Service) ReinstateUser(ctx context.Context, id UUID) (User, error) {
 
 // RevokeUser ends a user for good, in one transaction (the cascade of
 // SPEC-MAP §2.12, decided in docs/CONFORMANCE.md): every session is ended,
-// every credential not yet revoked is revoked, every tuple whose subject is
-// the user is deleted (cascadeRevokeSubject). The row is kept.
+// every credential not yet revoked is revoked, every personal access token
+// is revoked (ADR 0016), every tuple whose subject is the user is deleted
+// (cascadeRevokeSubject). The row is kept.
 func (s *Service) RevokeUser(ctx context.Context, id UUID) (User, error) {
 	return s.transitionUser(ctx, id, Revoked, func(tx Tx, u User) error {
 		now := s.clock()
@@ -91,6 +92,9 @@ func (s *Service) RevokeUser(ctx context.Context, id UUID) (User, error) {
 					return err
 				}
 			}
+		}
+		if _, err := tx.RevokePATs(ctx, u.ID, now); err != nil {
+			return err
 		}
 		_, err = tx.Tuples().DeleteSubject(ctx, tuples.Ref{Type: "usr", ID: u.ID})
 		return err
