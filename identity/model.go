@@ -24,7 +24,9 @@ type User struct {
 	ID          UUID
 	Status      Status
 	DisplayName *string // nil: unset (ADR 0014)
-	CreatedAt   time.Time
+	// Admin marks a platform administrator (DESIGN §4); not on the wire.
+	Admin     bool
+	CreatedAt time.Time
 	UpdatedAt   time.Time
 }
 

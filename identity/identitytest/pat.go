@@ -16,6 +16,7 @@ var patTests = []suiteTest{
 	{"PATVerify", testPATVerify},
 	{"PATList", testPATList},
 	{"PATCascades", testPATCascades},
+	{"BootstrapAdmin", testBootstrapAdmin},
 }
 
 func (e *env) pat(t *testing.T, user identity.UUID, name string, expires *time.Time) (identity.PAT, string) {
@@ -235,4 +236,33 @@ func testPATCascades(t *testing.T, e *env) {
 	if !errors.Is(err, identity.ErrPATRevoked) || pr.Kind != "" {
 		t.Fatalf("Resolve(revoked PAT) = %+v, %v", pr, err)
 	}
+}
+
+func testBootstrapAdmin(t *testing.T, e *env) {
+	u, created, err := e.svc.BootstrapAdmin(ctx, "root@example.com", "first")
+	if err != nil || !created || !u.Admin || u.Status != identity.Active {
+		t.Fatalf("BootstrapAdmin = %+v, %v, %v", u, created, err)
+	}
+	e.login(t, "root@example.com", "first")
+	// Idempotent: a second start with another password changes nothing.
+	again, created, err := e.svc.BootstrapAdmin(ctx, "root@example.com", "second")
+	if err != nil || created || again.ID != u.ID {
+		t.Fatalf("BootstrapAdmin again = %+v, %v, %v", again, created, err)
+	}
+	e.login(t, "root@example.com", "first")
+	// An existing user with the identifier is promoted, and reinstated.
+	plain, _ := e.user(t, "ops@example.com", "pw")
+	if plain.Admin {
+		t.Fatal("a new user is admin")
+	}
+	must[identity.User](t, "SuspendUser")(e.svc.SuspendUser(ctx, plain.ID))
+	promoted, created, err := e.svc.BootstrapAdmin(ctx, "ops@example.com", "ignored")
+	if err != nil || created || promoted.ID != plain.ID || !promoted.Admin || promoted.Status != identity.Active {
+		t.Fatalf("BootstrapAdmin(existing) = %+v, %v, %v", promoted, created, err)
+	}
+	if got := must[identity.User](t, "GetUser")(e.svc.GetUser(ctx, plain.ID)); !got.Admin {
+		t.Fatal("admin flag not stored")
+	}
+	_, _, err = e.svc.BootstrapAdmin(ctx, "", "pw")
+	wantErr(t, "empty identifier", err, identity.ErrInvalidInput)
 }

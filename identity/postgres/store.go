@@ -91,11 +91,11 @@ func fromNull(n pgtype.UUID) UUID {
 
 // ----- users
 
-const userCols = `id, status, display_name, created_at, updated_at`
+const userCols = `id, status, display_name, admin, created_at, updated_at`
 
 func scanUser(row pgx.Row) (identity.User, error) {
 	var u identity.User
-	err := row.Scan((*[16]byte)(&u.ID), &u.Status, &u.DisplayName, &u.CreatedAt, &u.UpdatedAt)
+	err := row.Scan((*[16]byte)(&u.ID), &u.Status, &u.DisplayName, &u.Admin, &u.CreatedAt, &u.UpdatedAt)
 	return u, err
 }
 
@@ -105,9 +105,9 @@ func (t *tx) User(ctx context.Context, id UUID) (identity.User, error) {
 }
 
 func (t *tx) PutUser(ctx context.Context, u identity.User) error {
-	_, err := t.t.Exec(ctx, `INSERT INTO usr (`+userCols+`) VALUES ($1, $2, $3, $4, $5)
-ON CONFLICT (id) DO UPDATE SET status = $2, display_name = $3, updated_at = $5`,
-		[16]byte(u.ID), u.Status, u.DisplayName, u.CreatedAt, u.UpdatedAt)
+	_, err := t.t.Exec(ctx, `INSERT INTO usr (`+userCols+`) VALUES ($1, $2, $3, $4, $5, $6)
+ON CONFLICT (id) DO UPDATE SET status = $2, display_name = $3, admin = $4, updated_at = $6`,
+		[16]byte(u.ID), u.Status, u.DisplayName, u.Admin, u.CreatedAt, u.UpdatedAt)
 	return translate(err, nil)
 }
 

@@ -6,6 +6,8 @@ CREATE TABLE usr (
     id           uuid        PRIMARY KEY,
     status       text        NOT NULL CHECK (status IN ('active', 'suspended', 'revoked')),
     display_name text,
+    -- A platform administrator (DESIGN §4), bootstrapped from the environment.
+    admin        boolean     NOT NULL DEFAULT false,
     created_at   timestamptz NOT NULL,
     updated_at   timestamptz NOT NULL
 );
