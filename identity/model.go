@@ -27,7 +27,7 @@ type User struct {
 	// Admin marks a platform administrator (DESIGN §4); not on the wire.
 	Admin     bool
 	CreatedAt time.Time
-	UpdatedAt   time.Time
+	UpdatedAt time.Time
 }
 
 // CredentialType names how a credential proves the user.
