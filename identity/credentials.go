@@ -150,13 +150,7 @@ func NormalizeIssuer(iss string) string {
 
 // GetCredential returns the credential, or ErrCredentialNotFound.
 func (s *Service) GetCredential(ctx context.Context, id UUID) (Credential, error) {
-	var c Credential
-	err := s.view(ctx, func(tx Tx) error {
-		var err error
-		c, err = tx.Credential(ctx, id)
-		return err
-	})
-	return c, err
+	return read(ctx, s, func(tx Tx) (Credential, error) { return tx.Credential(ctx, id) })
 }
 
 // RotateCredential replaces an active credential by revoke-and-re-add

@@ -96,13 +96,7 @@ func checkPATInput(in NewPAT, now time.Time) error {
 
 // GetPAT returns the token's row, or ErrPATNotFound.
 func (s *Service) GetPAT(ctx context.Context, id UUID) (PAT, error) {
-	var p PAT
-	err := s.view(ctx, func(tx Tx) error {
-		var err error
-		p, err = tx.PAT(ctx, id)
-		return err
-	})
-	return p, err
+	return read(ctx, s, func(tx Tx) (PAT, error) { return tx.PAT(ctx, id) })
 }
 
 // ListPATs pages through a user's tokens in id order, optionally of one

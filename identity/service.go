@@ -65,6 +65,17 @@ func (s *Service) view(ctx context.Context, fn func(Tx) error) error {
 	return s.store.View(ctx, fn)
 }
 
+// read runs one read in a view and returns its result.
+func read[T any](ctx context.Context, s *Service, fn func(Tx) (T, error)) (T, error) {
+	var v T
+	err := s.view(ctx, func(tx Tx) error {
+		var err error
+		v, err = fn(tx)
+		return err
+	})
+	return v, err
+}
+
 // Page is one page of a listing; Next is "" on the last page.
 type Page[T any] struct {
 	Items []T

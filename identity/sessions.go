@@ -208,13 +208,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Session, erro
 
 // GetSession returns the session, or ErrSessionNotFound.
 func (s *Service) GetSession(ctx context.Context, id UUID) (Session, error) {
-	var ses Session
-	err := s.view(ctx, func(tx Tx) error {
-		var err error
-		ses, err = tx.Session(ctx, id)
-		return err
-	})
-	return ses, err
+	return read(ctx, s, func(tx Tx) (Session, error) { return tx.Session(ctx, id) })
 }
 
 // RefreshSession rotates a live session (SES-4): a new session with a new id

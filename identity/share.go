@@ -65,13 +65,7 @@ func (s *Service) CreateShare(ctx context.Context, in NewShare) (Share, string, 
 
 // GetShare returns the share, or ErrShareNotFound.
 func (s *Service) GetShare(ctx context.Context, id UUID) (Share, error) {
-	var sh Share
-	err := s.view(ctx, func(tx Tx) error {
-		var err error
-		sh, err = tx.Share(ctx, id)
-		return err
-	})
-	return sh, err
+	return read(ctx, s, func(tx Tx) (Share, error) { return tx.Share(ctx, id) })
 }
 
 // ListShares pages through an object's shares, every state, in id order

@@ -17,13 +17,7 @@ func (s *Service) CreateUser(ctx context.Context, displayName *string) (User, er
 
 // GetUser returns the user, or ErrUserNotFound.
 func (s *Service) GetUser(ctx context.Context, id UUID) (User, error) {
-	var u User
-	err := s.view(ctx, func(tx Tx) error {
-		var err error
-		u, err = tx.User(ctx, id)
-		return err
-	})
-	return u, err
+	return read(ctx, s, func(tx Tx) (User, error) { return tx.User(ctx, id) })
 }
 
 // UserPatch is a partial update: a nil field is left as it is.
