@@ -66,8 +66,8 @@ func (s *Service) ReinstateUser(ctx context.Context, id UUID) (User, error) {
 
 // RevokeUser ends a user for good, in one transaction (the cascade of
 // SPEC-MAP §2.12, decided in docs/CONFORMANCE.md): every session is ended,
-// every credential not yet revoked is revoked, every personal access token
-// is revoked (ADR 0016), every tuple whose subject is the user is deleted
+// every credential not yet revoked is revoked, every MFA factor is revoked
+// (security.md), every personal access token is revoked (ADR 0016), every tuple whose subject is the user is deleted
 // (cascadeRevokeSubject). The row is kept.
 func (s *Service) RevokeUser(ctx context.Context, id UUID) (User, error) {
 	return s.transitionUser(ctx, id, Revoked, func(tx Tx, u User) error {
@@ -86,6 +86,9 @@ func (s *Service) RevokeUser(ctx context.Context, id UUID) (User, error) {
 					return err
 				}
 			}
+		}
+		if err := revokeFactors(ctx, tx, u.ID, now); err != nil {
+			return err
 		}
 		if _, err := tx.RevokePATs(ctx, u.ID, now); err != nil {
 			return err

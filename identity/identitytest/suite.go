@@ -553,9 +553,14 @@ func testRevokeUserCascade(t *testing.T, e *env) {
 	}
 	before := e.tuples.Revision()
 
+	factor := must[identity.Enrollment](t, "EnrollFactor")(e.svc.EnrollFactor(ctx, u.ID, identity.EnrollInput{Type: identity.TOTP, Identifier: "phone"}))
+
 	must[identity.User](t, "RevokeUser")(e.svc.RevokeUser(ctx, u.ID))
 	_, err := e.svc.Authenticate(ctx, token)
 	wantErr(t, "session after revoke", err, identity.ErrSessionExpired)
+	if f := must[identity.Factor](t, "GetFactor")(e.svc.GetFactor(ctx, factor.Factor.ID)); f.Status != identity.FactorRevoked {
+		t.Fatalf("MFA factor %s after user revoke", f.Status)
+	}
 	for _, id := range []identity.UUID{c.ID, oidc.ID} {
 		if got := must[identity.Credential](t, "GetCredential")(e.svc.GetCredential(ctx, id)); got.Status != identity.Revoked {
 			t.Fatalf("credential %s after user revoke", got.Status)

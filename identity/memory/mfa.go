@@ -2,20 +2,102 @@ package memory
 
 import (
 	"context"
-	"errors"
+	"slices"
 
 	"github.com/flametrench/server/identity"
 )
 
-// Stubs until the MFA store lands.
-var errTODO = errors.New("not implemented")
+// Factors and challenges are copied in and out: their slices must not be
+// shared with the caller, or a caller's change would bypass the undo log.
 
-func (t *tx) Factor(context.Context, UUID) (identity.Factor, error) {
-	return identity.Factor{}, errTODO
+func cloneFactor(f identity.Factor) identity.Factor {
+	f.TOTPSecret = slices.Clone(f.TOTPSecret)
+	f.PublicKey = slices.Clone(f.PublicKey)
+	f.Transports = slices.Clone(f.Transports)
+	f.RecoveryCodes = slices.Clone(f.RecoveryCodes)
+	if f.AAGUID != nil {
+		a := *f.AAGUID
+		f.AAGUID = &a
+	}
+	return f
 }
-func (t *tx) FactorsOf(context.Context, UUID) ([]identity.Factor, error) { return nil, errTODO }
-func (t *tx) PutFactor(context.Context, identity.Factor) error           { return errTODO }
-func (t *tx) PutChallenge(context.Context, identity.Challenge) error     { return errTODO }
-func (t *tx) TakeChallenge(context.Context, UUID) (identity.Challenge, error) {
-	return identity.Challenge{}, errTODO
+
+func cloneChallenge(c identity.Challenge) identity.Challenge {
+	c.Bytes = slices.Clone(c.Bytes)
+	return c
+}
+
+func (t *tx) Factor(_ context.Context, id UUID) (identity.Factor, error) {
+	f, ok := t.s.factors[id]
+	if !ok {
+		return identity.Factor{}, identity.ErrFactorNotFound
+	}
+	return cloneFactor(f), nil
+}
+
+func (t *tx) FactorsOf(_ context.Context, user UUID) ([]identity.Factor, error) {
+	ids := t.s.factorsOf[user]
+	out := make([]identity.Factor, len(ids))
+	for i, id := range ids {
+		out[i] = cloneFactor(t.s.factors[id])
+	}
+	return out, nil
+}
+
+// PutFactor refuses what PostgreSQL's unique indexes refuse: a second
+// active TOTP or recovery factor of a user (ErrFactorSingleton), and an
+// active WebAuthn factor whose credential ID another active factor has
+// (ErrDuplicateWebAuthnCredential). Like PostgreSQL's, it never un-consumes
+// a recovery slot.
+func (t *tx) PutFactor(_ context.Context, f identity.Factor) error {
+	f = cloneFactor(f)
+	if old, ok := t.s.factors[f.ID]; ok {
+		for i := range min(len(old.RecoveryCodes), len(f.RecoveryCodes)) {
+			if old.RecoveryCodes[i].ConsumedAt != nil {
+				f.RecoveryCodes[i] = old.RecoveryCodes[i]
+			}
+		}
+	}
+	if f.Status == identity.FactorActive {
+		switch f.Type {
+		case identity.TOTP, identity.Recovery:
+			for _, id := range t.s.factorsOf[f.UserID] {
+				if g := t.s.factors[id]; id != f.ID && g.Type == f.Type && g.Status == identity.FactorActive {
+					return identity.ErrFactorSingleton
+				}
+			}
+		case identity.WebAuthn:
+			// A scan of every factor: confirming a WebAuthn factor is rare,
+			// and the store keeps no index by credential ID.
+			for id, g := range t.s.factors {
+				if id != f.ID && g.Type == identity.WebAuthn && g.Status == identity.FactorActive && g.Identifier == f.Identifier {
+					return identity.ErrDuplicateWebAuthnCredential
+				}
+			}
+		}
+	}
+	set(t, t.s.factors, f.ID, f)
+	index(t, t.s.factorsOf, f.UserID, f.ID)
+	return nil
+}
+
+func (t *tx) PutChallenge(_ context.Context, c identity.Challenge) error {
+	// Challenges expired for a while are dropped here, so the map stays
+	// bounded by the challenges of the last few minutes.
+	for id, old := range t.s.challenges {
+		if old.ExpiresAt.Before(c.ExpiresAt.Add(-2 * identity.ChallengeTTL)) {
+			del(t, t.s.challenges, id)
+		}
+	}
+	set(t, t.s.challenges, c.ID, cloneChallenge(c))
+	return nil
+}
+
+func (t *tx) TakeChallenge(_ context.Context, id UUID) (identity.Challenge, error) {
+	c, ok := t.s.challenges[id]
+	if !ok {
+		return identity.Challenge{}, identity.ErrChallengeNotFound
+	}
+	del(t, t.s.challenges, id)
+	return cloneChallenge(c), nil
 }
