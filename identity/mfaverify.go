@@ -112,6 +112,16 @@ type mfaTargets struct {
 	ticket  *Ticket
 }
 
+// loadActiveTargets is loadTargets for an active user.
+func loadActiveTargets(ctx context.Context, tx Tx, user, sessionID UUID, ticket string, now time.Time) (mfaTargets, error) {
+	tg, err := loadTargets(ctx, tx, user, sessionID, ticket, now)
+	if err != nil {
+		return tg, err
+	}
+	_, err = activeUser(ctx, tx, user)
+	return tg, err
+}
+
 // loadTargets reads and checks the session and ticket a verification will
 // stamp. It runs first in the transaction, before any proof is used, so a
 // bad ticket leaves the proof unused.
@@ -175,11 +185,8 @@ func (s *Service) verifyTOTP(ctx context.Context, user UUID, proof MFAProof, ses
 	var res MFAResult
 	err := s.update(ctx, func(tx Tx) error {
 		now := s.clock()
-		tg, err := loadTargets(ctx, tx, user, sessionID, ticket, now)
+		tg, err := loadActiveTargets(ctx, tx, user, sessionID, ticket, now)
 		if err != nil {
-			return err
-		}
-		if _, err := activeUser(ctx, tx, user); err != nil {
 			return err
 		}
 		fs, err := tx.FactorsOf(ctx, user) // in an Update: locked until commit
@@ -264,11 +271,8 @@ func (s *Service) verifyRecovery(ctx context.Context, user UUID, proof MFAProof,
 	var res MFAResult
 	err = s.update(ctx, func(tx Tx) error {
 		now := s.clock()
-		tg, err := loadTargets(ctx, tx, user, sessionID, ticket, now)
+		tg, err := loadActiveTargets(ctx, tx, user, sessionID, ticket, now)
 		if err != nil {
-			return err
-		}
-		if _, err := activeUser(ctx, tx, user); err != nil {
 			return err
 		}
 		// Re-read under the lock: of concurrent uses of one code, the first
@@ -305,11 +309,8 @@ func (s *Service) verifyWebAuthn(ctx context.Context, user UUID, proof MFAProof,
 	err := s.update(ctx, func(tx Tx) error {
 		res, fail = MFAResult{}, nil
 		now := s.clock()
-		tg, err := loadTargets(ctx, tx, user, sessionID, ticket, now)
+		tg, err := loadActiveTargets(ctx, tx, user, sessionID, ticket, now)
 		if err != nil {
-			return err
-		}
-		if _, err := activeUser(ctx, tx, user); err != nil {
 			return err
 		}
 		// From here a failure commits the challenge's consumption alone:
