@@ -1,48 +1,20 @@
 package identity_test
 
 import (
-	"encoding/json"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/flametrench/server/identity"
+	"github.com/flametrench/server/tuples/conformancetest"
 )
 
-// fixture is the shape of the two PAT fixture files: single-step tests with
-// a token in and a result out.
-type fixture[R any] struct {
-	Operation string `json:"operation"`
-	Tests     []struct {
-		ID    string `json:"id"`
-		Input struct {
-			Token string `json:"token"`
-		} `json:"input"`
-		Expected struct {
-			Result R `json:"result"`
-		} `json:"expected"`
-	} `json:"tests"`
-}
-
-func loadFixture[R any](t *testing.T, name string) fixture[R] {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "testdata", "conformance", "fixtures", "identity", "pat", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var f fixture[R]
-	if err := json.Unmarshal(b, &f); err != nil {
-		t.Fatal(err)
-	}
-	if len(f.Tests) == 0 {
-		t.Fatalf("%s has no tests", name)
-	}
-	return f
+// tokenInput is the input of both PAT fixture files.
+type tokenInput struct {
+	Token string `json:"token"`
 }
 
 func TestConformanceTokenFormat(t *testing.T) {
-	f := loadFixture[bool](t, "token-format.json")
+	f := conformancetest.Load[tokenInput, conformancetest.Result[bool]](t, "identity/pat/token-format.json", "verify_pat_token")
 	for _, tc := range f.Tests {
 		t.Run(tc.ID, func(t *testing.T) {
 			if _, _, ok := identity.ParsePAT(tc.Input.Token); ok != tc.Expected.Result {
@@ -53,7 +25,7 @@ func TestConformanceTokenFormat(t *testing.T) {
 }
 
 func TestConformanceBearerRouting(t *testing.T) {
-	f := loadFixture[string](t, "bearer-prefix-routing.json")
+	f := conformancetest.Load[tokenInput, conformancetest.Result[string]](t, "identity/pat/bearer-prefix-routing.json", "resolve_bearer")
 	for _, tc := range f.Tests {
 		t.Run(tc.ID, func(t *testing.T) {
 			if got := identity.Classify(tc.Input.Token); string(got) != tc.Expected.Result {

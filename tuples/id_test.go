@@ -15,31 +15,14 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/flametrench/server/tuples"
+	"github.com/flametrench/server/tuples/conformancetest"
 )
 
-// conformanceDir holds the spec fixtures vendored at the repository root (testdata/conformance/VENDORED-FROM).
-const conformanceDir = "../testdata/conformance"
-
-// idFixtureFile is one file of fixtures/ids. Unknown fields fail decoding, so a
-// fixture that grows a field this harness does not understand (a file-level
-// "shared" input, state-machine "steps") cannot be half-run silently.
-type idFixtureFile struct {
-	Schema           string          `json:"$schema"`
-	SpecVersion      string          `json:"spec_version"`
-	Capability       string          `json:"capability"`
-	Operation        string          `json:"operation"`
-	ConformanceLevel string          `json:"conformance_level"`
-	SpecSection      string          `json:"spec_section"`
-	Description      string          `json:"description"`
-	Tests            []idFixtureTest `json:"tests"`
-}
-
-type idFixtureTest struct {
-	ID          string     `json:"id"`
-	Description string     `json:"description"`
-	Input       idInput    `json:"input"`
-	Expected    idExpected `json:"expected"`
-}
+// idFixtureFile is one file of fixtures/ids.
+type (
+	idFixtureFile = conformancetest.File[idInput, idExpected]
+	idFixtureTest = conformancetest.Test[idInput, idExpected]
+)
 
 type idInput struct {
 	Type         string `json:"type"`
@@ -78,34 +61,24 @@ func decodeStrict(data []byte, v any) error {
 	return nil
 }
 
-// loadIDFixtures decodes every fixtures/ids/*.json file, keyed by its slash path
-// relative to conformanceDir ("fixtures/ids/encode.json").
+// loadIDFixtures decodes every fixtures/ids/*.json file, keyed by its slash
+// path relative to testdata/conformance ("fixtures/ids/encode.json").
 func loadIDFixtures(tb testing.TB) map[string]idFixtureFile {
 	tb.Helper()
-	paths, err := filepath.Glob(filepath.Join(conformanceDir, "fixtures", "ids", "*.json"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if len(paths) == 0 {
-		tb.Fatalf("no fixtures found under %s/fixtures/ids", conformanceDir)
-	}
-	files := make(map[string]idFixtureFile, len(paths))
-	for _, p := range paths {
-		data, err := os.ReadFile(p)
-		if err != nil {
-			tb.Fatal(err)
-		}
+	files := map[string]idFixtureFile{}
+	for _, rel := range conformancetest.Glob(tb, "ids/*.json") {
 		var f idFixtureFile
-		if err := decodeStrict(data, &f); err != nil {
-			tb.Fatalf("%s: %v", p, err)
-		}
+		conformancetest.Decode(tb, filepath.Join("fixtures", rel), &f)
 		if f.Capability != "ids" {
-			tb.Fatalf("%s: capability = %q, want %q", p, f.Capability, "ids")
+			tb.Fatalf("%s: capability = %q, want %q", rel, f.Capability, "ids")
 		}
 		if len(f.Tests) == 0 {
-			tb.Fatalf("%s: no tests", p)
+			tb.Fatalf("%s: no tests", rel)
 		}
-		files["fixtures/ids/"+filepath.Base(p)] = f
+		if f.Shared != nil {
+			tb.Fatalf("%s: a shared input, which this harness does not merge", rel)
+		}
+		files["fixtures/"+filepath.ToSlash(rel)] = f
 	}
 	return files
 }
@@ -113,7 +86,7 @@ func loadIDFixtures(tb testing.TB) map[string]idFixtureFile {
 // TestIDFixturesMatchIndex checks that the glob in TestIDConformance sees exactly
 // the ids fixtures the spec's index.json lists, with the same operations.
 func TestIDFixturesMatchIndex(t *testing.T) {
-	data, err := os.ReadFile(filepath.Join(conformanceDir, "index.json"))
+	data, err := os.ReadFile(filepath.Join(conformancetest.Dir(), "index.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,62 +1,26 @@
 package password_test
 
 import (
-	"encoding/json"
 	"errors"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/flametrench/server/identity/password"
 	"github.com/flametrench/server/tuples"
+	"github.com/flametrench/server/tuples/conformancetest"
 )
-
-// fixtureDir holds the spec fixtures vendored at the repository root
-// (testdata/conformance/VENDORED-FROM).
-const fixtureDir = "../../testdata/conformance/fixtures/identity"
 
 // fixtureHash is the cross-SDK parity hash of identity/argon2id.json.
 const fixtureHash = "$argon2id$v=19$m=19456,t=2,p=1$779z4UHkLWR4w0TEo9gcHg$Gz0+nGnpokhsKi1cPlx8i74FBN1Nq0OURZ3xso1AHMU"
 
-// argon2Fixture is identity/argon2id.json. Unknown fields fail decoding, so a
-// fixture that grows an input this harness ignores cannot pass silently.
-type argon2Fixture struct {
-	Schema           string `json:"$schema"`
-	SpecVersion      string `json:"spec_version"`
-	Capability       string `json:"capability"`
-	Operation        string `json:"operation"`
-	ConformanceLevel string `json:"conformance_level"`
-	SpecSection      string `json:"spec_section"`
-	Description      string `json:"description"`
-	Tests            []struct {
-		ID          string `json:"id"`
-		Description string `json:"description"`
-		Input       struct {
-			PHCHash           string `json:"phc_hash"`
-			CandidatePassword string `json:"candidate_password"`
-		} `json:"input"`
-		Expected struct {
-			Result bool `json:"result"`
-		} `json:"expected"`
-	} `json:"tests"`
+// argon2Input is the input of identity/argon2id.json.
+type argon2Input struct {
+	PHCHash           string `json:"phc_hash"`
+	CandidatePassword string `json:"candidate_password"`
 }
 
 func TestConformance(t *testing.T) {
-	f, err := os.Open(filepath.Join(fixtureDir, "argon2id.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	dec := json.NewDecoder(f)
-	dec.DisallowUnknownFields()
-	var fx argon2Fixture
-	if err := dec.Decode(&fx); err != nil {
-		t.Fatal(err)
-	}
-	if fx.Operation != "verify_password" || len(fx.Tests) == 0 {
-		t.Fatalf("fixture operation %q with %d tests, want verify_password with some", fx.Operation, len(fx.Tests))
-	}
+	fx := conformancetest.Load[argon2Input, conformancetest.Result[bool]](t, "identity/argon2id.json", "verify_password")
 	for _, tc := range fx.Tests {
 		t.Run(tc.ID, func(t *testing.T) {
 			t.Parallel()

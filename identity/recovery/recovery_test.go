@@ -1,56 +1,22 @@
 package recovery_test
 
 import (
-	"encoding/json"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/flametrench/server/identity/recovery"
+	"github.com/flametrench/server/tuples/conformancetest"
 )
 
-// fixtureDir holds the spec fixtures vendored at the repository root
-// (testdata/conformance/VENDORED-FROM).
-const fixtureDir = "../../testdata/conformance/fixtures/identity/mfa"
-
-// formatFixture is identity/mfa/recovery-code-format.json. Despite its
-// operation name (generate_recovery_code) it tests the format predicate.
-type formatFixture struct {
-	Schema           string `json:"$schema"`
-	SpecVersion      string `json:"spec_version"`
-	Capability       string `json:"capability"`
-	Operation        string `json:"operation"`
-	ConformanceLevel string `json:"conformance_level"`
-	SpecSection      string `json:"spec_section"`
-	Description      string `json:"description"`
-	Tests            []struct {
-		ID          string `json:"id"`
-		Description string `json:"description"`
-		Input       struct {
-			Code string `json:"code"`
-		} `json:"input"`
-		Expected struct {
-			Result bool `json:"result"`
-		} `json:"expected"`
-	} `json:"tests"`
+// formatInput is the input of identity/mfa/recovery-code-format.json.
+// Despite its operation name (generate_recovery_code) the file tests the
+// format predicate.
+type formatInput struct {
+	Code string `json:"code"`
 }
 
 func TestConformance(t *testing.T) {
-	f, err := os.Open(filepath.Join(fixtureDir, "recovery-code-format.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	dec := json.NewDecoder(f)
-	dec.DisallowUnknownFields()
-	var fx formatFixture
-	if err := dec.Decode(&fx); err != nil {
-		t.Fatal(err)
-	}
-	if fx.Operation != "generate_recovery_code" || len(fx.Tests) == 0 {
-		t.Fatalf("fixture operation %q with %d tests, want generate_recovery_code with some", fx.Operation, len(fx.Tests))
-	}
+	fx := conformancetest.Load[formatInput, conformancetest.Result[bool]](t, "identity/mfa/recovery-code-format.json", "generate_recovery_code")
 	for _, tc := range fx.Tests {
 		t.Run(tc.ID, func(t *testing.T) {
 			if got := recovery.Valid(tc.Input.Code); got != tc.Expected.Result {

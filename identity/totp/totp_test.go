@@ -3,63 +3,27 @@ package totp_test
 import (
 	"bytes"
 	"encoding/base32"
-	"encoding/json"
 	"errors"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/flametrench/server/identity/totp"
+	"github.com/flametrench/server/tuples/conformancetest"
 )
 
-// fixtureDir holds the spec fixtures vendored at the repository root
-// (testdata/conformance/VENDORED-FROM).
-const fixtureDir = "../../testdata/conformance/fixtures/identity/mfa"
-
-// totpFixture is identity/mfa/totp-rfc6238.json. Unknown fields fail
-// decoding, so a fixture that grows an input (a period, say) cannot be half-run.
-type totpFixture struct {
-	Schema           string `json:"$schema"`
-	SpecVersion      string `json:"spec_version"`
-	Capability       string `json:"capability"`
-	Operation        string `json:"operation"`
-	ConformanceLevel string `json:"conformance_level"`
-	SpecSection      string `json:"spec_section"`
-	Description      string `json:"description"`
-	Tests            []struct {
-		ID          string `json:"id"`
-		Description string `json:"description"`
-		Input       struct {
-			SecretASCII string         `json:"secret_ascii"`
-			Timestamp   int64          `json:"timestamp"`
-			Digits      int            `json:"digits"`
-			Algorithm   totp.Algorithm `json:"algorithm"`
-		} `json:"input"`
-		Expected struct {
-			Result string `json:"result"`
-		} `json:"expected"`
-	} `json:"tests"`
+// totpInput is the input of identity/mfa/totp-rfc6238.json.
+type totpInput struct {
+	SecretASCII string         `json:"secret_ascii"`
+	Timestamp   int64          `json:"timestamp"`
+	Digits      int            `json:"digits"`
+	Algorithm   totp.Algorithm `json:"algorithm"`
 }
 
 func TestConformance(t *testing.T) {
-	f, err := os.Open(filepath.Join(fixtureDir, "totp-rfc6238.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	dec := json.NewDecoder(f)
-	dec.DisallowUnknownFields()
-	var fx totpFixture
-	if err := dec.Decode(&fx); err != nil {
-		t.Fatal(err)
-	}
-	if fx.Operation != "totp_compute" || len(fx.Tests) == 0 {
-		t.Fatalf("fixture operation %q with %d tests, want totp_compute with some", fx.Operation, len(fx.Tests))
-	}
+	fx := conformancetest.Load[totpInput, conformancetest.Result[string]](t, "identity/mfa/totp-rfc6238.json", "totp_compute")
 	for _, tc := range fx.Tests {
 		t.Run(tc.ID, func(t *testing.T) {
 			in := tc.Input

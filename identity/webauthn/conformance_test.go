@@ -2,43 +2,15 @@ package webauthn
 
 import (
 	"encoding/hex"
-	"encoding/json"
 	"errors"
-	"os"
-	"path/filepath"
+	"github.com/flametrench/server/tuples/conformancetest"
 	"testing"
 )
-
-// conformanceDir is the vendored spec fixture corpus, relative to this
-// package's directory.
-var conformanceDir = filepath.Join("..", "..", "testdata", "conformance", "fixtures", "identity", "mfa")
 
 var assertionFixtures = []string{
 	"webauthn-assertion.json",
 	"webauthn-counter-decrease-rejected.json",
 	"webauthn-assertion-algorithms.json",
-}
-
-// fixtureFile is one webauthn_verify_assertion fixture file.
-type fixtureFile struct {
-	Schema           string        `json:"$schema"`
-	SpecVersion      string        `json:"spec_version"`
-	Capability       string        `json:"capability"`
-	Operation        string        `json:"operation"`
-	ConformanceLevel string        `json:"conformance_level"`
-	SpecSection      string        `json:"spec_section"`
-	Description      string        `json:"description"`
-	Shared           fixtureInput  `json:"shared"`
-	Tests            []fixtureCase `json:"tests"`
-}
-
-type fixtureCase struct {
-	ID          string       `json:"id"`
-	Description string       `json:"description"`
-	Input       fixtureInput `json:"input"`
-	Expected    struct {
-		Result fixtureResult `json:"result"`
-	} `json:"expected"`
 }
 
 // fixtureInput holds the inputs; every field is a pointer so that a test's
@@ -132,26 +104,20 @@ func (in fixtureInput) toCall(t testing.TB) (Assertion, AssertionOptions) {
 		}
 }
 
+// fixtureFile is one webauthn_verify_assertion fixture file.
+type fixtureFile = conformancetest.File[fixtureInput, conformancetest.Result[fixtureResult]]
+
+// loadFixture reads one webauthn_verify_assertion file of identity/mfa.
 func loadFixture(t testing.TB, name string) fixtureFile {
-	t.Helper()
-	f, err := os.Open(filepath.Join(conformanceDir, name))
-	if err != nil {
-		t.Fatal(err)
+	return conformancetest.Load[fixtureInput, conformancetest.Result[fixtureResult]](t, "identity/mfa/"+name, "webauthn_verify_assertion")
+}
+
+// sharedInput is the file's shared input, or none.
+func sharedInput(ff fixtureFile) fixtureInput {
+	if ff.Shared == nil {
+		return fixtureInput{}
 	}
-	defer f.Close()
-	dec := json.NewDecoder(f)
-	dec.DisallowUnknownFields() // a new input field must not be silently ignored
-	var ff fixtureFile
-	if err := dec.Decode(&ff); err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	if ff.Operation != "webauthn_verify_assertion" {
-		t.Fatalf("%s: operation %q, want webauthn_verify_assertion", name, ff.Operation)
-	}
-	if len(ff.Tests) == 0 {
-		t.Fatalf("%s: no tests", name)
-	}
-	return ff
+	return *ff.Shared
 }
 
 func TestConformance(t *testing.T) {
@@ -162,7 +128,7 @@ func TestConformance(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			for _, tc := range ff.Tests {
 				t.Run(tc.ID, func(t *testing.T) {
-					a, o := merge(ff.Shared, tc.Input).toCall(t)
+					a, o := merge(sharedInput(ff), tc.Input).toCall(t)
 					got, err := VerifyAssertion(a, o)
 					want := tc.Expected.Result
 					if want.OK {
