@@ -74,20 +74,12 @@ func (t *tx) ShareByToken(ctx context.Context, hash [32]byte) (identity.Share, e
 }
 
 func (t *tx) Shares(_ context.Context, object tuples.Ref, cursor UUID, limit int) ([]identity.Share, error) {
-	ids := after(t.s.sharesOf[object], cursor)
-	ids = ids[:min(len(ids), limit)]
-	out := make([]identity.Share, len(ids))
-	for i, id := range ids {
-		out[i] = t.s.shares[id]
-	}
-	return out, nil
+	return page(t.s.sharesOf[object], t.s.shares, cursor, limit), nil
 }
 
 func (t *tx) PutShare(_ context.Context, s identity.Share) error {
 	set(t, t.s.shares, s.ID, s)
 	set(t, t.s.shareTokens, s.TokenHash, s.ID)
-	ids := t.s.sharesOf[s.Object]
-	insertSorted(t, &ids, s.ID)
-	set(t, t.s.sharesOf, s.Object, ids)
+	index(t, t.s.sharesOf, s.Object, s.ID)
 	return nil
 }

@@ -162,7 +162,7 @@ func insertSorted(t *tx, ids *[]UUID, id UUID) {
 }
 
 // index adds id to the sorted list of owner in m.
-func index(t *tx, m map[UUID][]UUID, owner, id UUID) {
+func index[K comparable](t *tx, m map[K][]UUID, owner K, id UUID) {
 	ids := m[owner]
 	insertSorted(t, &ids, id)
 	set(t, m, owner, ids)
@@ -184,6 +184,18 @@ func after(ids []UUID, cursor UUID) []UUID {
 		i++
 	}
 	return ids[i:]
+}
+
+// page returns the rows of m for the sorted ids after the cursor, at most
+// limit of them.
+func page[V any](ids []UUID, m map[UUID]V, cursor UUID, limit int) []V {
+	ids = after(ids, cursor)
+	ids = ids[:min(len(ids), limit)]
+	out := make([]V, len(ids))
+	for i, id := range ids {
+		out[i] = m[id]
+	}
+	return out
 }
 
 func (t *tx) User(_ context.Context, id UUID) (identity.User, error) {
@@ -290,13 +302,7 @@ func (t *tx) SessionByToken(_ context.Context, hash [32]byte) (identity.Session,
 }
 
 func (t *tx) Sessions(_ context.Context, user UUID, cursor UUID, limit int) ([]identity.Session, error) {
-	ids := after(t.s.sessOf[user], cursor)
-	ids = ids[:min(len(ids), limit)]
-	out := make([]identity.Session, len(ids))
-	for i, id := range ids {
-		out[i] = t.s.sessions[id]
-	}
-	return out, nil
+	return page(t.s.sessOf[user], t.s.sessions, cursor, limit), nil
 }
 
 func (t *tx) PutSession(_ context.Context, s identity.Session) error {
