@@ -45,9 +45,9 @@ func (s *Service) CreateShare(ctx context.Context, in NewShare) (Share, string, 
 	if in.ExpiresIn <= 0 || in.ExpiresIn > MaxShareLifetime {
 		return Share{}, "", ErrShareLifetime // A22: a format error, as security.md and both SDKs have it
 	}
-	secret, hash := newSecret()
+	secret, _ := newSecret()
 	token := SharePrefix + secret
-	hash = hashToken(token)
+	hash := hashToken(token)
 	now := s.clock()
 	sh := Share{ID: tuples.NewUUID(), Object: in.Object, Relation: in.Relation, CreatedBy: in.CreatedBy,
 		ExpiresAt: now.Add(in.ExpiresIn), SingleUse: in.SingleUse, CreatedAt: now, TokenHash: hash}
@@ -113,31 +113,48 @@ func (s *Service) VerifyShare(ctx context.Context, token string) (Share, error) 
 		return Share{}, ErrInvalidShareToken
 	}
 	hash := hashToken(token)
-	var sh Share
-	err := s.update(ctx, func(tx Tx) error {
-		var err error
-		sh, err = tx.ShareByToken(ctx, hash)
-		now := s.clock()
-		switch {
-		case isNotFound(err):
-			return ErrInvalidShareToken
-		case err != nil:
-			return err
-		case !sameHash(sh.TokenHash, hash):
-			return ErrInvalidShareToken
-		case sh.RevokedAt != nil:
-			return ErrShareRevoked
-		case sh.SingleUse && sh.ConsumedAt != nil:
-			return ErrShareConsumed
-		case !now.Before(sh.ExpiresAt):
-			return ErrShareExpired
-		case sh.SingleUse:
-			sh.ConsumedAt = &now
-			return tx.PutShare(ctx, sh)
+	byToken := func(tx Tx) (Share, error) {
+		sh, err := tx.ShareByToken(ctx, hash)
+		if err != nil {
+			return sh, err
 		}
-		return nil
+		return sh, shareState(sh, hash, s.clock())
+	}
+	sh, err := read(ctx, s, byToken)
+	if isNotFound(err) {
+		return Share{}, ErrInvalidShareToken
+	}
+	if err != nil || !sh.SingleUse {
+		return sh, err
+	}
+	// Single use: check again and consume under the row's lock.
+	err = s.update(ctx, func(tx Tx) error {
+		var err error
+		if sh, err = byToken(tx); isNotFound(err) {
+			return ErrInvalidShareToken
+		} else if err != nil {
+			return err
+		}
+		now := s.clock()
+		sh.ConsumedAt = &now
+		return tx.PutShare(ctx, sh)
 	})
 	return sh, err
+}
+
+// shareState applies the verification order after the lookup (SHR-3).
+func shareState(sh Share, hash [32]byte, now time.Time) error {
+	switch {
+	case !sameHash(sh.TokenHash, hash):
+		return ErrInvalidShareToken
+	case sh.RevokedAt != nil:
+		return ErrShareRevoked
+	case sh.SingleUse && sh.ConsumedAt != nil:
+		return ErrShareConsumed
+	case !now.Before(sh.ExpiresAt):
+		return ErrShareExpired
+	}
+	return nil
 }
 
 // checkObject validates a share's object the way a tuple's is validated.
