@@ -36,7 +36,7 @@ type NewShare struct {
 // relation. The creator must be active (SHR-2: not revoked, and we also
 // refuse suspended ones, the SHOULD). The token is returned once.
 func (s *Service) CreateShare(ctx context.Context, in NewShare) (Share, string, error) {
-	if err := checkObject(in.Object); err != nil {
+	if err := tuples.CheckObject(in.Object); err != nil {
 		return Share{}, "", err
 	}
 	if err := tuples.CheckRelation(in.Relation); err != nil {
@@ -71,7 +71,7 @@ func (s *Service) GetShare(ctx context.Context, id UUID) (Share, error) {
 // ListShares pages through an object's shares, every state, in id order
 // (SHR-4).
 func (s *Service) ListShares(ctx context.Context, object tuples.Ref, cursor string, limit int) (Page[Share], error) {
-	if err := checkObject(object); err != nil {
+	if err := tuples.CheckObject(object); err != nil {
 		return Page[Share]{}, err
 	}
 	limit, after, err := pageArgs("shr", cursor, limit)
@@ -153,17 +153,6 @@ func shareState(sh Share, hash [32]byte, now time.Time) error {
 		return ErrShareConsumed
 	case !now.Before(sh.ExpiresAt):
 		return ErrShareExpired
-	}
-	return nil
-}
-
-// checkObject validates a share's object the way a tuple's is validated.
-func checkObject(o tuples.Ref) error {
-	if !tuples.ValidType(o.Type) {
-		return tuples.ErrInvalidObjType.With("object_type %q must match ^[a-z]{2,6}$", o.Type)
-	}
-	if v := o.ID.Version(); v < 1 || v > 8 {
-		return tuples.ErrInvalidObjectID.With("object_id must be a UUID of version 1-8")
 	}
 	return nil
 }

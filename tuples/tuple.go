@@ -141,10 +141,16 @@ func (k Key) Validate() error {
 	if err := CheckRelation(k.Relation); err != nil {
 		return err
 	}
-	if !ValidType(k.Object.Type) {
-		return ErrInvalidObjType.With("object_type %q must match ^[a-z]{2,6}$", truncate(k.Object.Type))
+	return CheckObject(k.Object)
+}
+
+// CheckObject validates an object reference: its type and the version of
+// its id.
+func CheckObject(o Ref) error {
+	if !ValidType(o.Type) {
+		return ErrInvalidObjType.With("object_type %q must match ^[a-z]{2,6}$", truncate(o.Type))
 	}
-	if !k.Object.ID.valid() {
+	if !o.ID.valid() {
 		return ErrInvalidObjectID.With("object_id must be a UUID of version 1-8")
 	}
 	return nil
