@@ -102,7 +102,7 @@ func (s *Service) GetPAT(ctx context.Context, id UUID) (PAT, error) {
 // ListPATs pages through a user's tokens in id order, optionally of one
 // status (evaluated now).
 func (s *Service) ListPATs(ctx context.Context, user UUID, status PATStatus, cursor string, limit int) (Page[PAT], error) {
-	limit, after, err := pageArgs("pat", cursor, limit)
+	limit, after, err := tuples.PageArgsOf("pat", cursor, limit)
 	if err != nil {
 		return Page[PAT]{}, err
 	}

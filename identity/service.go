@@ -82,23 +82,6 @@ type Page[T any] struct {
 	Next  string
 }
 
-// pageArgs checks a listing's limit (0 → default) and decodes its cursor, the
-// wire id of the last item of the previous page.
-func pageArgs(typ, cursor string, limit int) (int, UUID, error) {
-	limit, err := tuples.CheckLimit(limit)
-	if err != nil {
-		return 0, UUID{}, err
-	}
-	if cursor == "" {
-		return limit, UUID{}, nil
-	}
-	id, err := tuples.DecodeIDOf(typ, cursor)
-	if err != nil {
-		return 0, UUID{}, tuples.ErrInvalidCursor.With("invalid cursor %q", cursor)
-	}
-	return limit, id, nil
-}
-
 // cut turns limit+1 fetched items into a page.
 func cut[T any](typ string, items []T, limit int, id func(T) UUID) Page[T] {
 	if len(items) <= limit {

@@ -254,7 +254,7 @@ func (s *Service) RevokeSession(ctx context.Context, id UUID) (Session, error) {
 
 // ListSessions pages through a user's sessions, all states, in id order.
 func (s *Service) ListSessions(ctx context.Context, user UUID, cursor string, limit int) (Page[Session], error) {
-	limit, after, err := pageArgs("ses", cursor, limit)
+	limit, after, err := tuples.PageArgsOf("ses", cursor, limit)
 	if err != nil {
 		return Page[Session]{}, err
 	}

@@ -74,7 +74,7 @@ func (s *Service) ListShares(ctx context.Context, object tuples.Ref, cursor stri
 	if err := tuples.CheckObject(object); err != nil {
 		return Page[Share]{}, err
 	}
-	limit, after, err := pageArgs("shr", cursor, limit)
+	limit, after, err := tuples.PageArgsOf("shr", cursor, limit)
 	if err != nil {
 		return Page[Share]{}, err
 	}

@@ -143,7 +143,7 @@ func checkTransition(typ string, id UUID, from, to Status) error {
 // status and with an active credential identifier containing query
 // case-insensitively.
 func (s *Service) ListUsers(ctx context.Context, status Status, query, cursor string, limit int) (Page[User], error) {
-	limit, after, err := pageArgs("usr", cursor, limit)
+	limit, after, err := tuples.PageArgsOf("usr", cursor, limit)
 	if err != nil {
 		return Page[User]{}, err
 	}

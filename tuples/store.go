@@ -101,26 +101,34 @@ func CheckLimit(limit int) (int, error) {
 	return limit, nil
 }
 
-// PageArgs checks a listing's cursor and limit: the page size (0 means
-// DefaultLimit) and the id the page starts after (zero: the beginning).
-func PageArgs(cursor string, limit int) (int, UUID, error) {
+// PageArgs checks a tuple listing's cursor and limit: the page size (0
+// means DefaultLimit) and the id the page starts after (zero: the
+// beginning).
+func PageArgs(cursor string, limit int) (int, UUID, error) { return PageArgsOf("tup", cursor, limit) }
+
+// PageArgsOf is PageArgs for a listing of entities with the id prefix typ,
+// whose cursor is the wire id of the last item of the previous page (A43).
+func PageArgsOf(typ, cursor string, limit int) (int, UUID, error) {
 	limit, err := CheckLimit(limit)
 	if err != nil {
 		return 0, UUID{}, err
 	}
-	after, err := DecodeCursor(cursor)
+	after, err := decodeCursor(typ, cursor)
 	return limit, after, err
 }
 
 // EncodeCursor turns the last tuple id of a page into an opaque cursor.
 func EncodeCursor(last UUID) string { return FormatID("tup", last) }
 
-// DecodeCursor parses a cursor; "" decodes to the zero UUID (start of the listing).
-func DecodeCursor(c string) (UUID, error) {
+// DecodeCursor parses a tuple listing's cursor; "" decodes to the zero
+// UUID (start of the listing).
+func DecodeCursor(c string) (UUID, error) { return decodeCursor("tup", c) }
+
+func decodeCursor(typ, c string) (UUID, error) {
 	if c == "" {
 		return UUID{}, nil
 	}
-	u, err := DecodeIDOf("tup", c)
+	u, err := DecodeIDOf(typ, c)
 	if err != nil {
 		return UUID{}, ErrInvalidCursor.With("cursor %q is not a cursor this server issued", truncate(c))
 	}
