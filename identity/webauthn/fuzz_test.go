@@ -41,13 +41,13 @@ func FuzzVerifyAssertion(f *testing.F) {
 		ff := loadFixture(f, name)
 		for _, tc := range ff.Tests {
 			a, o := merge(sharedInput(ff), tc.Input).toCall(f)
-			f.Add(o.PublicKey, a.AuthenticatorData, a.ClientDataJSON, a.Signature, o.StoredSignCount, o.RequireUserVerified, o.RequireUserPresent)
+			f.Add(o.PublicKey, a.AuthenticatorData, a.ClientDataJSON, a.Signature, o.StoredSignCount, o.AllowUserNotVerified, o.AllowUserNotPresent)
 		}
 	}
 	base := fixtureOptions(f)
 	f.Fuzz(func(t *testing.T, cose, authData, clientData, sig []byte, stored uint32, uv, up bool) {
 		o := base
-		o.PublicKey, o.StoredSignCount, o.RequireUserVerified, o.RequireUserPresent = cose, stored, uv, up
+		o.PublicKey, o.StoredSignCount, o.AllowUserNotVerified, o.AllowUserNotPresent = cose, stored, uv, up
 		n, err := VerifyAssertion(Assertion{AuthenticatorData: authData, ClientDataJSON: clientData, Signature: sig}, o)
 		checkFailure(t, err)
 		if err != nil {
@@ -91,7 +91,7 @@ func FuzzVerifyRegistration(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, clientData, attObj []byte, uv bool) {
 		o := goodRegistrationOptions()
-		o.RequireUserVerified = uv
+		o.AllowUserNotVerified = uv
 		c, err := VerifyRegistration(Attestation{ClientDataJSON: clientData, AttestationObject: attObj}, o)
 		checkFailure(t, err)
 		if err != nil {

@@ -193,13 +193,11 @@ func (s assertionSpec) build() Assertion {
 // goodOptions are the options goodAssertion satisfies, with stored count 5.
 func goodOptions(k testKey) AssertionOptions {
 	return AssertionOptions{
-		PublicKey:           k.cose,
-		RPID:                testRPID,
-		Origin:              testOrigin,
-		Challenge:           testChallenge,
-		StoredSignCount:     5,
-		RequireUserVerified: true,
-		RequireUserPresent:  true,
+		PublicKey:       k.cose,
+		RPID:            testRPID,
+		Origin:          testOrigin,
+		Challenge:       testChallenge,
+		StoredSignCount: 5,
 	}
 }
 
@@ -284,7 +282,7 @@ func (s registrationSpec) build(t testing.TB) Attestation {
 }
 
 func goodRegistrationOptions() RegistrationOptions {
-	return RegistrationOptions{RPID: testRPID, Origin: testOrigin, Challenge: testChallenge, RequireUserVerified: true}
+	return RegistrationOptions{RPID: testRPID, Origin: testOrigin, Challenge: testChallenge}
 }
 
 // reasonOf returns the Reason of a *Failure, "" for nil, and fails the test

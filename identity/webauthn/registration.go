@@ -16,9 +16,10 @@ type RegistrationOptions struct {
 	Origin string
 	// Challenge is the raw challenge issued for this enrolment.
 	Challenge []byte
-	// RequireUserVerified demands the UV flag. User presence is always
-	// required at registration (WebAuthn §7.1).
-	RequireUserVerified bool
+	// AllowUserNotVerified accepts a registration without the UV flag
+	// (required by default). User presence is always required at
+	// registration (WebAuthn §7.1).
+	AllowUserNotVerified bool
 }
 
 // Credential is the credential a successful registration yields, to be stored
@@ -56,7 +57,7 @@ const (
 //     and a byte-string authData (Malformed);
 //  4. authData is at least 37 bytes (Malformed), its rpIdHash is
 //     SHA-256(o.RPID) (RPIDMismatch), UP is set (UserNotPresent) and, if
-//     o.RequireUserVerified, UV is set (UserNotVerified);
+//     not o.AllowUserNotVerified, UV is set (UserNotVerified);
 //  5. the AT flag is set and the attested credential data parses: 16-byte
 //     AAGUID, big-endian uint16 credential ID length (1 to 1023), the
 //     credential ID, one COSE key, then extensions only if ED is set
@@ -98,7 +99,7 @@ func verifyRegistration(a Attestation, o RegistrationOptions) (Credential, *Fail
 	if f != nil {
 		return Credential{}, f
 	}
-	if f := ad.check(o.RPID, true, o.RequireUserVerified); f != nil {
+	if f := ad.check(o.RPID, true, !o.AllowUserNotVerified); f != nil {
 		return Credential{}, f
 	}
 	if ad.flags&flagAT == 0 {

@@ -25,7 +25,7 @@ func TestVerifyRegistration(t *testing.T) {
 		want   Reason // "" means success
 	}{
 		{name: "valid"},
-		{name: "UV not required", spec: func(s *registrationSpec) { s.flags = flagUP | flagAT }, opts: func(o *RegistrationOptions) { o.RequireUserVerified = false }},
+		{name: "UV not required", spec: func(s *registrationSpec) { s.flags = flagUP | flagAT }, opts: func(o *RegistrationOptions) { o.AllowUserNotVerified = true }},
 		{name: "with extensions", spec: func(s *registrationSpec) {
 			s.flags |= flagED
 			s.afterKey = mustCBOR(t, map[string]any{"credProtect": 2})
@@ -40,7 +40,7 @@ func TestVerifyRegistration(t *testing.T) {
 		{name: "wrong origin", spec: func(s *registrationSpec) { s.origin = "https://evil.example" }, want: OriginMismatch},
 		{name: "wrong rp id", spec: func(s *registrationSpec) { s.rpID = "evil.example" }, want: RPIDMismatch},
 		{name: "no UP", spec: func(s *registrationSpec) { s.flags = flagUV | flagAT }, want: UserNotPresent},
-		{name: "no UP with UV not required", spec: func(s *registrationSpec) { s.flags = flagAT }, opts: func(o *RegistrationOptions) { o.RequireUserVerified = false }, want: UserNotPresent},
+		{name: "no UP with UV not required", spec: func(s *registrationSpec) { s.flags = flagAT }, opts: func(o *RegistrationOptions) { o.AllowUserNotVerified = true }, want: UserNotPresent},
 		{name: "no UV", spec: func(s *registrationSpec) { s.flags = flagUP | flagAT }, want: UserNotVerified},
 		{name: "no AT", spec: func(s *registrationSpec) { s.flags = flagUP | flagUV }, want: Malformed},
 		{name: "empty credential ID", spec: func(s *registrationSpec) { s.credID = nil }, want: Malformed},
