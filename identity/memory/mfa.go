@@ -22,6 +22,9 @@ func cloneFactor(f identity.Factor) identity.Factor {
 	return f
 }
 
+// challengeSweep is how many challenges a PutChallenge looks at for expiry.
+const challengeSweep = 32
+
 func cloneChallenge(c identity.Challenge) identity.Challenge {
 	c.Bytes = slices.Clone(c.Bytes)
 	return c
@@ -82,11 +85,18 @@ func (t *tx) PutFactor(_ context.Context, f identity.Factor) error {
 }
 
 func (t *tx) PutChallenge(_ context.Context, c identity.Challenge) error {
-	// Challenges expired for a while are dropped here, so the map stays
-	// bounded by the challenges of the last few minutes.
+	// Challenges expired for a while are dropped here, a few at a time as
+	// PostgreSQL's sweep does: a map's iteration order is random, so
+	// looking at a bounded sample keeps every put cheap however many
+	// challenges a flood of sign-in attempts left behind, and the map
+	// shrinks back once the flood ends.
+	seen := 0
 	for id, old := range t.s.challenges {
 		if old.ExpiresAt.Before(c.ExpiresAt.Add(-2 * identity.ChallengeTTL)) {
 			del(t, t.s.challenges, id)
+		}
+		if seen++; seen == challengeSweep {
+			break
 		}
 	}
 	set(t, t.s.challenges, c.ID, cloneChallenge(c))

@@ -174,10 +174,10 @@ const challengeCols = `id, usr_id, mfa_id, challenge, rp_id, expires_at`
 
 func scanChallenge(row pgx.Row) (identity.Challenge, error) {
 	var c identity.Challenge
-	var factor pgtype.UUID
+	var user, factor pgtype.UUID
 	var rp pgtype.Text
-	err := row.Scan((*[16]byte)(&c.ID), (*[16]byte)(&c.UserID), &factor, &c.Bytes, &rp, &c.ExpiresAt)
-	c.FactorID, c.RPID = fromNull(factor), rp.String
+	err := row.Scan((*[16]byte)(&c.ID), &user, &factor, &c.Bytes, &rp, &c.ExpiresAt)
+	c.UserID, c.FactorID, c.RPID = fromNull(user), fromNull(factor), rp.String
 	return c, err
 }
 
@@ -191,7 +191,7 @@ func (t *tx) PutChallenge(ctx context.Context, c identity.Challenge) error {
 		return err
 	}
 	_, err := t.t.Exec(ctx, `INSERT INTO webauthn_challenge (`+challengeCols+`) VALUES ($1, $2, $3, $4, $5, $6)`,
-		[16]byte(c.ID), [16]byte(c.UserID), uuidArg(c.FactorID), c.Bytes, nullText(c.RPID), c.ExpiresAt)
+		[16]byte(c.ID), uuidArg(c.UserID), uuidArg(c.FactorID), c.Bytes, nullText(c.RPID), c.ExpiresAt)
 	return translate(err, nil)
 }
 
