@@ -465,6 +465,56 @@ func (s *Service) RevokeFactor(ctx context.Context, id UUID) (Factor, error) {
 	return f.redacted(), nil
 }
 
+// SuspendFactor takes an active factor out of use until ReinstateFactor:
+// verifications no longer match it. Suspending a suspended factor changes
+// nothing; a pending factor cannot be suspended (ErrInvalidTransition) and
+// a revoked one is ErrAlreadyTerminal (A51, as for users).
+func (s *Service) SuspendFactor(ctx context.Context, id UUID) (Factor, error) {
+	return s.transitionFactor(ctx, id, FactorSuspended)
+}
+
+// ReinstateFactor returns a suspended factor to use. Reinstating an active
+// factor changes nothing. A TOTP or recovery factor cannot be reinstated
+// while the user has another active one of its type (ErrFactorSingleton:
+// one was enrolled meanwhile), nor a WebAuthn factor whose credential ID is
+// active elsewhere (ErrDuplicateWebAuthnCredential).
+func (s *Service) ReinstateFactor(ctx context.Context, id UUID) (Factor, error) {
+	return s.transitionFactor(ctx, id, FactorActive)
+}
+
+func (s *Service) transitionFactor(ctx context.Context, id UUID, to FactorStatus) (Factor, error) {
+	var f Factor
+	err := s.update(ctx, func(tx Tx) error {
+		var err error
+		if f, err = tx.Factor(ctx, id); err != nil {
+			return err
+		}
+		switch {
+		case f.Status == FactorRevoked:
+			return ErrAlreadyTerminal.With("%s is revoked", tuples.FormatID("mfa", id))
+		case f.Status == to:
+			return nil
+		case f.Status == FactorPending:
+			return ErrInvalidTransition.With("%s is pending: confirm or revoke it", tuples.FormatID("mfa", id))
+		}
+		if to == FactorActive && (f.Type == TOTP || f.Type == Recovery) {
+			fs, err := tx.FactorsOf(ctx, f.UserID)
+			if err != nil {
+				return err
+			}
+			if slices.ContainsFunc(fs, func(g Factor) bool { return g.Type == f.Type && g.Status == FactorActive }) {
+				return ErrFactorSingleton.With("the user has another active %s factor", f.Type)
+			}
+		}
+		f.Status, f.UpdatedAt = to, s.clock()
+		return tx.PutFactor(ctx, f)
+	})
+	if err != nil {
+		return Factor{}, err
+	}
+	return f.redacted(), nil
+}
+
 // GetFactor returns a factor in any state, without its secrets, or
 // ErrFactorNotFound.
 func (s *Service) GetFactor(ctx context.Context, id UUID) (Factor, error) {

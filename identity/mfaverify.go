@@ -40,6 +40,8 @@ func (s *Service) NewWebAuthnChallenge(ctx context.Context, user UUID, rpID stri
 type MFAProof struct {
 	Type FactorType
 	Code string // totp, recovery
+	// Address is the client's address, for throttling ("" if unknown).
+	Address string
 
 	Origin       string // webauthn: the exact origin the client data must name
 	ChallengeID  UUID
@@ -77,11 +79,15 @@ type MFAResult struct {
 // (all Unauthenticated; an unknown credential ID is signature_invalid, an
 // unknown, used, expired or foreign challenge ErrChallengeNotFound),
 // ErrInvalidTicket, ErrSessionExpired, ErrSessionNotFound, ErrForbidden (a
-// session of another user), ErrUserNotFound and ErrUserNotActive. Unauthenticated failures count against the
-// user's throttle (DESIGN §4); a throttled user gets a *RateLimitError.
+// session of another user), ErrUserNotFound and ErrUserNotActive.
+// Unauthenticated failures count against the user's throttle and the
+// address's (DESIGN §4); a throttled caller gets a *RateLimitError.
 func (s *Service) VerifyMFA(ctx context.Context, user UUID, proof MFAProof, sessionID UUID, ticket string) (MFAResult, error) {
-	key := "mfa:" + user.Hex()
-	if err := s.limit.Allow(key); err != nil {
+	key, addrKey := "mfa:"+user.Hex(), ""
+	if proof.Address != "" {
+		addrKey = "addr:" + proof.Address
+	}
+	if err := s.limit.Allow(key, addrKey); err != nil {
 		return MFAResult{}, err
 	}
 	var res MFAResult
@@ -98,7 +104,7 @@ func (s *Service) VerifyMFA(ctx context.Context, user UUID, proof MFAProof, sess
 	}
 	if err != nil {
 		if tuples.KindOf(err) == tuples.Unauthenticated {
-			s.limit.Fail(key)
+			s.limit.Fail(key, addrKey)
 		}
 		return MFAResult{}, err
 	}
@@ -250,14 +256,19 @@ func (s *Service) verifyRecovery(ctx context.Context, user UUID, proof MFAProof,
 	if err != nil {
 		return MFAResult{}, err
 	}
-	// Every unused slot is hashed whatever matches, so the time taken does
-	// not tell which slot did (MFA-7, ADR 0008).
+	// Each of the recovery.Count slots costs one Argon2id verification
+	// whatever matches, whether the slot is used up and whether the user
+	// has recovery codes at all, so the time taken tells none of it (MFA-7,
+	// ADR 0008).
 	match := -1
-	for i, rc := range f.RecoveryCodes {
-		if rc.ConsumedAt != nil {
+	for i := range recovery.Count {
+		if i >= len(f.RecoveryCodes) || f.RecoveryCodes[i].ConsumedAt != nil {
+			if err := s.hasher.DummyVerify(ctx); err != nil {
+				return MFAResult{}, err
+			}
 			continue
 		}
-		ok, err := s.hasher.Verify(ctx, rc.Hash, code)
+		ok, err := s.hasher.Verify(ctx, f.RecoveryCodes[i].Hash, code)
 		if err != nil {
 			return MFAResult{}, err
 		}

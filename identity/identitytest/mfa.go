@@ -36,6 +36,8 @@ var mfaTests = []suiteTest{
 	{"MFATicketUpgrade", testMFATicketUpgrade},
 	{"MFASessionStamp", testMFASessionStamp},
 	{"MFAStoreBackstops", testMFAStoreBackstops},
+	{"MFASuspendReinstate", testMFASuspendReinstate},
+	{"MFAThrottleByAddress", testMFAThrottleByAddress},
 }
 
 const (

@@ -1,0 +1,96 @@
+package identitytest
+
+import (
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/flametrench/server/identity"
+)
+
+func testMFASuspendReinstate(t *testing.T, e *env) {
+	u := must[identity.User](t, "CreateUser")(e.svc.CreateUser(ctx, nil))
+	f, secret, _ := e.confirmedTOTP(t, u.ID)
+	step := func() string {
+		t.Helper()
+		e.advance(30 * time.Second)
+		return totpCode(t, secret, e.mfaAlign())
+	}
+	listed := func(id identity.UUID) bool {
+		t.Helper()
+		fs := must[[]identity.Factor](t, "ListFactors")(e.svc.ListFactors(ctx, u.ID))
+		return slices.ContainsFunc(fs, func(f identity.Factor) bool { return f.ID == id })
+	}
+
+	s := must[identity.Factor](t, "SuspendFactor")(e.svc.SuspendFactor(ctx, f.ID))
+	if s.Status != identity.FactorSuspended || !s.UpdatedAt.After(f.UpdatedAt) || s.TOTPSecret != nil {
+		t.Fatalf("suspended factor %+v", s)
+	}
+	_, err := e.verifyTOTP(u.ID, step())
+	wantErr(t, "a code of a suspended factor", err, identity.ErrMFACodeInvalid)
+	if listed(f.ID) {
+		t.Fatal("a suspended factor is listed")
+	}
+	again := must[identity.Factor](t, "SuspendFactor(again)")(e.svc.SuspendFactor(ctx, f.ID))
+	if again.Status != identity.FactorSuspended || !again.UpdatedAt.Equal(s.UpdatedAt) {
+		t.Fatalf("suspending twice changed the factor: %+v", again)
+	}
+
+	// A TOTP enrolled meanwhile keeps the suspended one from coming back.
+	nf, _, _ := e.confirmedTOTP(t, u.ID)
+	_, err = e.svc.ReinstateFactor(ctx, f.ID)
+	wantErr(t, "reinstate beside another active TOTP", err, identity.ErrFactorSingleton)
+	must[identity.Factor](t, "RevokeFactor(new)")(e.svc.RevokeFactor(ctx, nf.ID))
+	r := must[identity.Factor](t, "ReinstateFactor")(e.svc.ReinstateFactor(ctx, f.ID))
+	if r.Status != identity.FactorActive || !listed(f.ID) {
+		t.Fatalf("reinstated factor %+v", r)
+	}
+	must[identity.MFAResult](t, "VerifyMFA(reinstated)")(e.verifyTOTP(u.ID, step()))
+	if got := must[identity.Factor](t, "ReinstateFactor(active)")(e.svc.ReinstateFactor(ctx, f.ID)); got.Status != identity.FactorActive {
+		t.Fatalf("reinstating an active factor: %+v", got)
+	}
+
+	// A suspended recovery factor's codes do not work until it is back.
+	en := must[identity.Enrollment](t, "EnrollFactor(recovery)")(e.svc.EnrollFactor(ctx, u.ID, identity.EnrollInput{Type: identity.Recovery}))
+	must[identity.Factor](t, "SuspendFactor(recovery)")(e.svc.SuspendFactor(ctx, en.Factor.ID))
+	recoveryProof := identity.MFAProof{Type: identity.Recovery, Code: en.RecoveryCodes[0]}
+	_, err = e.svc.VerifyMFA(ctx, u.ID, recoveryProof, identity.UUID{}, "")
+	wantErr(t, "a code of a suspended recovery factor", err, identity.ErrMFACodeInvalid)
+	must[identity.Factor](t, "ReinstateFactor(recovery)")(e.svc.ReinstateFactor(ctx, en.Factor.ID))
+	must[identity.MFAResult](t, "VerifyMFA(recovery)")(e.svc.VerifyMFA(ctx, u.ID, recoveryProof, identity.UUID{}, ""))
+
+	// Pending and revoked factors have no such transitions.
+	pending, _ := e.enrollTOTP(t, u.ID, "tablet")
+	_, err = e.svc.SuspendFactor(ctx, pending.Factor.ID)
+	wantErr(t, "suspend a pending factor", err, identity.ErrInvalidTransition)
+	_, err = e.svc.ReinstateFactor(ctx, pending.Factor.ID)
+	wantErr(t, "reinstate a pending factor", err, identity.ErrInvalidTransition)
+	must[identity.Factor](t, "RevokeFactor")(e.svc.RevokeFactor(ctx, f.ID))
+	_, err = e.svc.SuspendFactor(ctx, f.ID)
+	wantErr(t, "suspend a revoked factor", err, identity.ErrAlreadyTerminal)
+	_, err = e.svc.ReinstateFactor(ctx, f.ID)
+	wantErr(t, "reinstate a revoked factor", err, identity.ErrAlreadyTerminal)
+	_, err = e.svc.SuspendFactor(ctx, identity.UUID{})
+	wantErr(t, "suspend a missing factor", err, identity.ErrFactorNotFound)
+}
+
+// Wrong codes are throttled per address too: spreading guesses over many
+// users from one address does not escape the throttle.
+func testMFAThrottleByAddress(t *testing.T, e *env) {
+	var err error
+	var rl *identity.RateLimitError
+	for i := 0; i < 20 && !errors.As(err, &rl); i++ {
+		u := must[identity.User](t, "CreateUser")(e.svc.CreateUser(ctx, nil))
+		e.confirmedTOTP(t, u.ID)
+		_, err = e.svc.VerifyMFA(ctx, u.ID, identity.MFAProof{Type: identity.TOTP, Code: "000000", Address: "192.0.2.7"}, identity.UUID{}, "")
+	}
+	if !errors.As(err, &rl) {
+		t.Fatalf("wrong codes for many users from one address: err = %v, want a rate limit", err)
+	}
+	// Another address, and the same user without an address, still get an
+	// answer.
+	u := must[identity.User](t, "CreateUser")(e.svc.CreateUser(ctx, nil))
+	_, err = e.svc.VerifyMFA(ctx, u.ID, identity.MFAProof{Type: identity.TOTP, Code: "000000", Address: "192.0.2.8"}, identity.UUID{}, "")
+	wantErr(t, "another address", err, identity.ErrMFACodeInvalid)
+}

@@ -1,0 +1,74 @@
+package identity_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/flametrench/server/identity"
+	"github.com/flametrench/server/identity/memory"
+	"github.com/flametrench/server/identity/password"
+	"github.com/flametrench/server/identity/recovery"
+	tuplesmemory "github.com/flametrench/server/tuples/memory"
+)
+
+// argonRuns returns how many Argon2id computations the registry's pool has
+// run, of every kind.
+func argonRuns(t *testing.T, reg *prometheus.Registry) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n float64
+	for _, mf := range mfs {
+		if mf.GetName() == "flametrench_argon2_hashes_total" {
+			for _, m := range mf.GetMetric() {
+				n += m.GetCounter().GetValue()
+			}
+		}
+	}
+	return n
+}
+
+// A recovery-code verification costs the same number of Argon2id
+// computations whether the user has no recovery codes, some used up, or
+// all unused, and whether the code matches: its time tells none of these.
+func TestRecoveryVerifyCostIsConstant(t *testing.T) {
+	ctx := context.Background()
+	reg := prometheus.NewRegistry()
+	pool := password.NewPool(password.PoolConfig{Registerer: reg})
+	svc := identity.NewService(memory.New(tuplesmemory.New()), identity.Config{Hasher: pool})
+	cost := func(user identity.UUID, code string) float64 {
+		t.Helper()
+		before := argonRuns(t, reg)
+		svc.VerifyMFA(ctx, user, identity.MFAProof{Type: identity.Recovery, Code: code}, identity.UUID{}, "")
+		return argonRuns(t, reg) - before
+	}
+	none, err := svc.CreateUser(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	some, err := svc.CreateUser(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	en, err := svc.EnrollFactor(ctx, some.ID, identity.EnrollInput{Type: identity.Recovery})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrong := "AAAA-AAAA-AAAA"
+	costs := map[string]float64{
+		"no recovery factor":   cost(none.ID, wrong),
+		"all unused, no match": cost(some.ID, wrong),
+		"a match":              cost(some.ID, en.RecoveryCodes[0]),
+		"one used, a match":    cost(some.ID, en.RecoveryCodes[1]),
+		"two used, no match":   cost(some.ID, en.RecoveryCodes[0]),
+	}
+	for what, n := range costs {
+		if n != recovery.Count {
+			t.Errorf("%s: %v Argon2id computations, want %d", what, n, recovery.Count)
+		}
+	}
+}
