@@ -14,6 +14,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/flametrench/server/check"
+	"github.com/flametrench/server/identity"
+	identitymemory "github.com/flametrench/server/identity/memory"
+	identitypg "github.com/flametrench/server/identity/postgres"
 	"github.com/flametrench/server/server"
 	"github.com/flametrench/server/tuples"
 	"github.com/flametrench/server/tuples/memory"
@@ -32,6 +35,11 @@ while the database is unreachable) and kept current from the database's
 changelog, woken by LISTEN/NOTIFY and polled every --changelog-poll-interval.
 Any number of serve processes may share one database. The schema is migrated
 at start unless --no-migrate.
+
+With FLAMETRENCH_ADMIN_IDENTIFIER and FLAMETRENCH_ADMIN_PASSWORD set (both, in
+the environment only, never as flags), the platform admin they name is made
+sure of at start: created with a password credential the first time, marked
+admin again on later starts, its password left as it is.
 
 Logs are JSON lines on standard error. Exit 0 after a graceful shutdown,
 2 on bad usage or configuration, 3 if the server could not start or failed.
@@ -96,6 +104,7 @@ func runServe(ctx context.Context, sio stdio, args []string) int {
 	var waiter tuples.Waiter = g
 	ready := func() bool { return true } // in memory, there is nothing to hydrate
 	storage := "storage is in memory, nothing survives a restart"
+	var users identity.Store = identitymemory.New(g)
 	if *dbURL != "" {
 		db, err := openDatabase(ctx, log, *dbURL, !*noMigrate)
 		if err != nil {
@@ -116,7 +125,7 @@ func runServe(ctx context.Context, sio stdio, args []string) int {
 			f.Run(fctx)
 		}()
 		defer func() { stopFollower(); <-followed }() // before db.Close
-		waiter, ready = f, f.Ready
+		waiter, ready, users = f, f.Ready, identitypg.New(f)
 		storage = "storage is PostgreSQL; the graph is a replica of its tuples"
 	}
 
@@ -132,6 +141,12 @@ func runServe(ctx context.Context, sio stdio, args []string) int {
 		return exitFailed
 	}
 	defer eng.Close()
+
+	ids := newIdentity(users, reg)
+	if err := bootstrapAdmin(ctx, log, ids); err != nil {
+		log.Error("cannot bootstrap the platform admin", "err", err)
+		return adminStatus(err)
+	}
 
 	srv := server.New(server.Config{Metrics: reg, Ready: ready, Logger: log})
 	l, err := (&net.ListenConfig{}).Listen(ctx, "tcp", *addr)

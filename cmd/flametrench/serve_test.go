@@ -89,7 +89,7 @@ func TestServe(t *testing.T) {
 			t.Errorf("GET %s = %d %q, want 200 containing %q", path, resp.StatusCode, body, want)
 		}
 		if path == "/metrics" {
-			for _, m := range []string{"go_goroutines", "process_start_time_seconds", "flametrench_cache_hits_total", "flametrench_graph_tuples 0", "flametrench_graph_revision 0"} {
+			for _, m := range []string{"go_goroutines", "process_start_time_seconds", "flametrench_cache_hits_total", "flametrench_graph_tuples 0", "flametrench_graph_revision 0", "flametrench_argon2_queue_depth 0"} {
 				if !strings.Contains(string(body), m) {
 					t.Errorf("GET /metrics lacks %s", m)
 				}
@@ -238,5 +238,77 @@ func TestServeDatabaseUnreachable(t *testing.T) {
 	r := runCLI(t, "", "serve", "--addr", "127.0.0.1:0", "--database-url", "postgres://nobody@127.0.0.1:1/x?connect_timeout=2")
 	if r.code != 3 || !strings.Contains(r.stderr, "unavailable.database") {
 		t.Errorf("serve with an unreachable database = %d %q, want 3", r.code, r.stderr)
+	}
+}
+
+// adminLine returns serve's "platform admin ready" log record, or nil.
+func adminLine(t *testing.T, stderr string) map[string]any {
+	t.Helper()
+	sc := bufio.NewScanner(strings.NewReader(stderr))
+	for sc.Scan() {
+		var rec map[string]any
+		if json.Unmarshal(sc.Bytes(), &rec) == nil && rec["msg"] == "platform admin ready" {
+			return rec
+		}
+	}
+	return nil
+}
+
+// TestServeAdminBootstrap: the admin the environment names is made sure of
+// at every start, the password never reaches the log, and a half-set pair
+// or a bad password is a usage error. In memory each start creates it anew.
+func TestServeAdminBootstrap(t *testing.T) {
+	setAdminEnv(t)
+	checkAdminStarts(t, nil, []bool{true, true})
+
+	t.Setenv("FLAMETRENCH_ADMIN_PASSWORD", "")
+	r := runCLI(t, "", "serve", "--addr", "127.0.0.1:0")
+	if r.code != 2 || !strings.Contains(r.stderr, "must be set together") {
+		t.Errorf("serve with only the admin identifier = %d %q, want 2", r.code, r.stderr)
+	}
+	t.Setenv("FLAMETRENCH_ADMIN_PASSWORD", strings.Repeat("x", 5000))
+	if r := runCLI(t, "", "serve", "--addr", "127.0.0.1:0"); r.code != 2 {
+		t.Errorf("serve with an oversize admin password = %d %q, want 2", r.code, r.stderr)
+	}
+}
+
+// TestServeAdminBootstrapPostgres: on a database the second start finds the
+// admin the first created.
+func TestServeAdminBootstrapPostgres(t *testing.T) {
+	url := pgtest.URL(t)
+	setAdminEnv(t)
+	checkAdminStarts(t, []string{"--database-url", url}, []bool{true, false})
+}
+
+const adminPassword = "correct horse battery staple"
+
+func setAdminEnv(t *testing.T) {
+	t.Setenv("FLAMETRENCH_ADMIN_IDENTIFIER", "root@example.com")
+	t.Setenv("FLAMETRENCH_ADMIN_PASSWORD", adminPassword)
+}
+
+// checkAdminStarts starts serve once per element of created and checks the
+// admin log line of each start; a start that finds the admin must name the
+// user the first start created.
+func checkAdminStarts(t *testing.T, args []string, created []bool) {
+	t.Helper()
+	var first any
+	for i, want := range created {
+		_, stderr, stop := serveUntilReady(t, args...)
+		if code := stop(); code != 0 {
+			t.Fatalf("start %d: exit %d; stderr:\n%s", i+1, code, stderr.String())
+		}
+		rec := adminLine(t, stderr.String())
+		if rec == nil || rec["identifier"] != "root@example.com" || rec["created"] != want {
+			t.Fatalf("start %d: admin log line %v, want identifier root@example.com, created %v", i+1, rec, want)
+		}
+		if strings.Contains(stderr.String(), adminPassword) {
+			t.Fatalf("start %d: the admin password is in the log", i+1)
+		}
+		if i == 0 {
+			first = rec["usr_id"]
+		} else if !want && rec["usr_id"] != first {
+			t.Fatalf("start %d found admin %v, the first start created %v", i+1, rec["usr_id"], first)
+		}
 	}
 }

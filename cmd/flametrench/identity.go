@@ -1,0 +1,60 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/flametrench/server/identity"
+	"github.com/flametrench/server/identity/password"
+	"github.com/flametrench/server/tuples"
+)
+
+// The first platform admin comes from the environment only (DESIGN §4): a
+// password given as a flag would show in the process list.
+const (
+	envAdminIdentifier = "FLAMETRENCH_ADMIN_IDENTIFIER"
+	envAdminPassword   = "FLAMETRENCH_ADMIN_PASSWORD"
+)
+
+// errAdminEnv is a half-configured admin bootstrap: a usage error.
+var errAdminEnv = errors.New(envAdminIdentifier + " and " + envAdminPassword + " must be set together")
+
+// newIdentity returns the identity service over store, its Argon2id pool's
+// metrics on reg.
+func newIdentity(store identity.Store, reg prometheus.Registerer) *identity.Service {
+	return identity.NewService(store, identity.Config{
+		Hasher: password.NewPool(password.PoolConfig{Registerer: reg}),
+	})
+}
+
+// bootstrapAdmin makes sure the platform admin the environment names exists
+// (idempotent: a restart finds it and leaves its password alone). With
+// neither variable set it does nothing. Errors of kind Invalid, and
+// errAdminEnv, are the operator's to fix (exit 2).
+func bootstrapAdmin(ctx context.Context, log *slog.Logger, svc *identity.Service) error {
+	ident, pw := os.Getenv(envAdminIdentifier), os.Getenv(envAdminPassword)
+	switch {
+	case ident == "" && pw == "":
+		return nil
+	case ident == "" || pw == "":
+		return errAdminEnv
+	}
+	u, created, err := svc.BootstrapAdmin(ctx, ident, pw)
+	if err != nil {
+		return err
+	}
+	log.Info("platform admin ready", "usr_id", tuples.FormatID("usr", u.ID), "identifier", ident, "created", created)
+	return nil
+}
+
+// adminStatus is the exit status for a bootstrapAdmin error.
+func adminStatus(err error) int {
+	if errors.Is(err, errAdminEnv) || tuples.KindOf(err) == tuples.Invalid {
+		return exitUsage
+	}
+	return exitFailed
+}
