@@ -7,6 +7,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/flametrench/server/identity/oidc"
 	"github.com/flametrench/server/identity/webauthn"
 	"github.com/flametrench/server/tuples"
 )
@@ -100,7 +101,7 @@ func (s *Service) setSecret(ctx context.Context, c *Credential, in NewCredential
 		if in.OIDCSubject == "" || len(in.OIDCSubject) > maxOIDCField || !utf8.ValidString(in.OIDCSubject) {
 			return ErrInvalidInput.With("oidc_subject must be 1 to %d bytes", maxOIDCField)
 		}
-		c.OIDCIssuer, c.OIDCSubject = NormalizeIssuer(in.OIDCIssuer), in.OIDCSubject
+		c.OIDCIssuer, c.OIDCSubject = oidc.NormalizeIssuer(in.OIDCIssuer), in.OIDCSubject
 	}
 	return nil
 }
@@ -133,19 +134,6 @@ func checkRPID(rp string) error {
 		return ErrInvalidInput.With("rp_id must be a host name")
 	}
 	return nil
-}
-
-// NormalizeIssuer puts an OIDC issuer in the form it is stored and compared
-// in (CRED-7, RFC 3986): scheme and host lowercased, no trailing slash.
-func NormalizeIssuer(iss string) string {
-	u, err := url.Parse(iss)
-	if err != nil {
-		return iss
-	}
-	u.Scheme, u.Host = strings.ToLower(u.Scheme), strings.ToLower(u.Host)
-	u.Path = strings.TrimSuffix(u.Path, "/")
-	u.RawPath = ""
-	return u.String()
 }
 
 // GetCredential returns the credential, or ErrCredentialNotFound.

@@ -33,10 +33,12 @@ var (
 	ErrMFARequired       = e(tuples.Unauthenticated, "unauthorized.mfa_required", "the user's MFA policy requires an MFA verification first")
 	ErrTokenFormat       = e(tuples.Unauthenticated, "auth.token_format_unrecognized", "bearer token format not recognised")
 
-	ErrAlreadyTerminal      = e(tuples.Conflict, "conflict.already_terminal", "already revoked") // AlreadyTerminalError
-	ErrDuplicateCredential  = e(tuples.Conflict, "conflict.duplicate_credential", "an active credential of this type already has this identifier")
-	ErrCredentialNotActive  = e(tuples.Conflict, "conflict.credential_not_active", "credential is not active")
-	ErrCredentialType       = e(tuples.Conflict, "conflict.credential_type_mismatch", "credential is of another type")
+	ErrAlreadyTerminal     = e(tuples.Conflict, "conflict.already_terminal", "already revoked") // AlreadyTerminalError
+	ErrDuplicateCredential = e(tuples.Conflict, "conflict.duplicate_credential", "an active credential of this type already has this identifier")
+	ErrCredentialNotActive = e(tuples.Conflict, "conflict.credential_not_active", "credential is not active")
+	// ErrOIDCNotConfigured: an OIDC sign-in on a server that trusts no
+	// identity provider.
+	ErrOIDCNotConfigured    = e(tuples.Precondition, "precondition.oidc_not_configured", "OIDC sign-in is not configured on this server")
 	ErrInvalidTransition    = e(tuples.Precondition, "precondition.invalid_transition", "transition not allowed from this state")
 	ErrUserNotActive        = e(tuples.Precondition, "precondition.user_not_active", "user is not active")
 	ErrCredentialUser       = e(tuples.Precondition, "precondition.cred_user_mismatch", "credential belongs to another user")

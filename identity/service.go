@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/flametrench/server/identity/oidc"
 	"github.com/flametrench/server/identity/password"
 	"github.com/flametrench/server/tuples"
 )
@@ -17,6 +18,9 @@ type Config struct {
 	MaxSessionTTL time.Duration
 	// Limiter throttles failed verifications. Default: NewLimiter(LimiterConfig{}).
 	Limiter *Limiter
+	// OIDC verifies the ID tokens of OIDC credential sign-ins; nil turns
+	// OIDC sign-in off (ErrOIDCNotConfigured).
+	OIDC *oidc.Verifier
 	// Now is the clock; default time.Now. Tests move it.
 	Now func() time.Time
 }
@@ -29,6 +33,7 @@ type Service struct {
 	maxTTL time.Duration
 	limit  *Limiter
 	pats   *patCache
+	oidc   *oidc.Verifier
 	now    func() time.Time
 }
 
@@ -47,7 +52,7 @@ func NewService(store Store, cfg Config) *Service {
 		cfg.Limiter = NewLimiter(LimiterConfig{Now: cfg.Now})
 	}
 	return &Service{store: store, hasher: cfg.Hasher, maxTTL: cfg.MaxSessionTTL, limit: cfg.Limiter,
-		pats: newPATCache(10_000), now: cfg.Now}
+		pats: newPATCache(10_000), oidc: cfg.OIDC, now: cfg.Now}
 }
 
 // clock returns the current time at the precision stored and sent (PostgreSQL

@@ -2,9 +2,11 @@ package identity
 
 import (
 	"context"
+	"crypto/subtle"
 	"errors"
 	"time"
 
+	"github.com/flametrench/server/identity/oidc"
 	"github.com/flametrench/server/identity/webauthn"
 	"github.com/flametrench/server/tuples"
 )
@@ -60,7 +62,9 @@ type Verification struct {
 //     counter is stored with the ticket.
 //   - oidc: the ID token must verify against its issuer's keys (signature,
 //     audience, expiry: identity/oidc) and name the credential's issuer and
-//     subject. A provider whose keys cannot be fetched is ErrIdPUnavailable.
+//     subject, and carry Nonce when one is given. A provider whose keys
+//     cannot be fetched is oidc.ErrUnavailable (503); without a configured
+//     verifier it is ErrOIDCNotConfigured.
 //
 // The user's MFA policy applies whatever the credential's type.
 func (s *Service) VerifyCredential(ctx context.Context, in VerifyInput) (Verification, error) {
@@ -228,5 +232,30 @@ func (s *Service) putTicket(ctx context.Context, tx Tx, c Credential) (Verificat
 }
 
 func (s *Service) verifyOIDC(ctx context.Context, in VerifyInput) (Verification, error) {
-	return Verification{}, ErrInvalidCredential
+	if s.oidc == nil {
+		return Verification{}, ErrOIDCNotConfigured
+	}
+	if in.Identifier == "" || len(in.Identifier) > maxIdentifier {
+		return Verification{}, ErrInvalidCredential
+	}
+	claims, err := s.oidc.Verify(ctx, in.IDToken)
+	switch {
+	case errors.Is(err, oidc.ErrInvalidToken):
+		return Verification{}, ErrInvalidCredential
+	case err != nil:
+		return Verification{}, err // the provider's keys are out of reach, or ctx ended
+	case in.Nonce != "" && subtle.ConstantTimeCompare([]byte(claims.Nonce), []byte(in.Nonce)) != 1:
+		return Verification{}, ErrInvalidCredential
+	}
+	return s.ticketFor(ctx, func(ctx context.Context, tx Tx) (Credential, error) {
+		c, err := tx.ActiveCredential(ctx, OIDC, in.Identifier)
+		if err != nil {
+			return Credential{}, err
+		}
+		// Both stored and verified issuers are in oidc.NormalizeIssuer's form.
+		if c.OIDCIssuer != claims.Issuer || c.OIDCSubject != claims.Subject {
+			return Credential{}, ErrInvalidCredential
+		}
+		return c, nil
+	})
 }

@@ -1,17 +1,29 @@
 package identitytest
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/go-jose/go-jose/v4"
+
 	"github.com/flametrench/server/identity"
+	"github.com/flametrench/server/identity/oidc"
+	"github.com/flametrench/server/tuples"
 )
 
 var signInTests = []suiteTest{
 	{"PasskeySignIn", testPasskeySignIn},
 	{"PasskeySignInRefusals", testPasskeySignInRefusals},
+	{"OIDCSignIn", testOIDCSignIn},
 }
 
 // passkeyUser creates an active user with a passkey credential of a new
@@ -176,5 +188,148 @@ func testPasskeySignInRefusals(t *testing.T, e *env) {
 	}
 	if !errors.As(err, &rl) || rl.RetryAfter <= 0 {
 		t.Fatalf("repeated passkey failures: err = %v, want a rate limit", err)
+	}
+}
+
+// testIdP is an OpenID provider on loopback: it serves one ES256 key and
+// signs ID tokens with it.
+type testIdP struct {
+	srv *httptest.Server
+	key *ecdsa.PrivateKey
+}
+
+func newTestIdP(t *testing.T) *testIdP {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &testIdP{key: key}
+	jwks, err := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &key.PublicKey, KeyID: "k1", Algorithm: "ES256", Use: "sig"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(jwks)
+	}))
+	t.Cleanup(p.srv.Close)
+	return p
+}
+
+const oidcAudience = "flametrench-test-client"
+
+// verifier returns a verifier that trusts the provider for oidcAudience.
+func (p *testIdP) verifier(t *testing.T, now func() time.Time) *oidc.Verifier {
+	t.Helper()
+	v, err := oidc.New(oidc.Config{Now: now, Providers: []oidc.Provider{{
+		Issuer: p.srv.URL, JWKSURL: p.srv.URL + "/jwks", Audiences: []string{oidcAudience}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// token signs an ID token for sub, valid for an hour from now; edit
+// changes its claims first.
+func (p *testIdP) token(t *testing.T, now time.Time, sub string, edit func(map[string]any)) string {
+	t.Helper()
+	claims := map[string]any{"iss": p.srv.URL, "sub": sub, "aud": oidcAudience,
+		"iat": now.Unix(), "exp": now.Add(time.Hour).Unix(), "nonce": "n-1"}
+	if edit != nil {
+		edit(claims)
+	}
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: jose.JSONWebKey{Key: p.key, KeyID: "k1"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload, err := json.Marshal(claims)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jws, err := signer.Sign(payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := jws.CompactSerialize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+func testOIDCSignIn(t *testing.T, e *env) {
+	idp := newTestIdP(t)
+	svc := identity.NewService(e.store, identity.Config{Hasher: hasher, Now: e.mfaNow, OIDC: idp.verifier(t, e.mfaNow)})
+	u := must[identity.User](t, "CreateUser")(svc.CreateUser(ctx, nil))
+	// Stored with an upper-case scheme and a trailing slash: normalised on
+	// both sides, the token's issuer still matches.
+	c := must[identity.Credential](t, "CreateCredential(oidc)")(svc.CreateCredential(ctx, identity.NewCredential{
+		UserID: u.ID, Type: identity.OIDC, Identifier: "ada@example.com",
+		OIDCIssuer: strings.Replace(idp.srv.URL, "http://", "HTTP://", 1) + "/", OIDCSubject: "sub-ada"}))
+	other := must[identity.User](t, "CreateUser")(svc.CreateUser(ctx, nil))
+	must[identity.Credential](t, "CreateCredential(oidc other)")(svc.CreateCredential(ctx, identity.NewCredential{
+		UserID: other.ID, Type: identity.OIDC, Identifier: "bob@example.com", OIDCIssuer: idp.srv.URL, OIDCSubject: "sub-bob"}))
+
+	in := func(ident, tok, nonce string) identity.VerifyInput {
+		return identity.VerifyInput{Type: identity.OIDC, Identifier: ident, IDToken: tok, Nonce: nonce}
+	}
+	now := e.mfaNow()
+	v := must[identity.Verification](t, "VerifyCredential(oidc)")(svc.VerifyCredential(ctx, in("ada@example.com", idp.token(t, now, "sub-ada", nil), "n-1")))
+	if v.UserID != u.ID || v.CredentialID != c.ID || v.Ticket == "" {
+		t.Fatalf("verification %+v", v)
+	}
+	must2[identity.Session, string](t, "CreateSession")(svc.CreateSession(ctx, v.Ticket, time.Hour))
+	must[identity.Verification](t, "VerifyCredential(no nonce asked)")(svc.VerifyCredential(ctx, in("ada@example.com", idp.token(t, now, "sub-ada", nil), "")))
+
+	refusals := []struct {
+		name string
+		in   func(now time.Time) identity.VerifyInput
+	}{
+		{"another subject's token", func(now time.Time) identity.VerifyInput {
+			return in("ada@example.com", idp.token(t, now, "sub-bob", nil), "")
+		}},
+		{"wrong nonce", func(now time.Time) identity.VerifyInput {
+			return in("ada@example.com", idp.token(t, now, "sub-ada", nil), "n-2")
+		}},
+		{"wrong audience", func(now time.Time) identity.VerifyInput {
+			return in("ada@example.com", idp.token(t, now, "sub-ada", func(c map[string]any) { c["aud"] = "someone-else" }), "")
+		}},
+		{"expired", func(now time.Time) identity.VerifyInput {
+			return in("ada@example.com", idp.token(t, now, "sub-ada", func(c map[string]any) { c["exp"] = now.Add(-time.Hour).Unix() }), "")
+		}},
+		{"unknown issuer", func(now time.Time) identity.VerifyInput {
+			return in("ada@example.com", idp.token(t, now, "sub-ada", func(c map[string]any) { c["iss"] = "https://idp.example" }), "")
+		}},
+		{"tampered", func(now time.Time) identity.VerifyInput {
+			return in("ada@example.com", idp.token(t, now, "sub-ada", nil)+"x", "")
+		}},
+		{"not a token", func(time.Time) identity.VerifyInput { return in("ada@example.com", "garbage", "") }},
+		{"unknown identifier", func(now time.Time) identity.VerifyInput {
+			return in("nobody@example.com", idp.token(t, now, "sub-ada", nil), "")
+		}},
+	}
+	for _, tc := range refusals {
+		_, err := svc.VerifyCredential(ctx, tc.in(e.mfaNow()))
+		wantErr(t, tc.name, err, identity.ErrInvalidCredential)
+		e.advance(16 * time.Minute) // let the identifier's throttle forget it
+	}
+	now = e.mfaNow()
+	must[identity.Credential](t, "SuspendCredential")(svc.SuspendCredential(ctx, c.ID))
+	_, err := svc.VerifyCredential(ctx, in("ada@example.com", idp.token(t, now, "sub-ada", nil), ""))
+	wantErr(t, "suspended credential", err, identity.ErrInvalidCredential)
+
+	// Without a verifier OIDC sign-in is off, and says so.
+	_, err = e.svc.VerifyCredential(ctx, in("bob@example.com", idp.token(t, now, "sub-bob", nil), ""))
+	wantErr(t, "no verifier", err, identity.ErrOIDCNotConfigured)
+
+	// A provider that cannot be reached is unavailable, not a wrong proof.
+	down := newTestIdP(t)
+	downSvc := identity.NewService(e.store, identity.Config{Hasher: hasher, Now: e.mfaNow, OIDC: down.verifier(t, e.mfaNow)})
+	tok := down.token(t, now, "sub-bob", nil)
+	down.srv.Close()
+	_, err = downSvc.VerifyCredential(ctx, in("bob@example.com", tok, ""))
+	if tuples.KindOf(err) != tuples.Unavailable {
+		t.Fatalf("provider down: err = %v, want kind unavailable", err)
 	}
 }
