@@ -43,6 +43,7 @@ func Run(t *testing.T, newStores func(t *testing.T) Stores) {
 	tests = append(tests, mfaTests...)
 	tests = append(tests, patTests...)
 	tests = append(tests, shareTests...)
+	tests = append(tests, fixtureTests(newStores)...)
 	tests = append(tests, signInTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
