@@ -1,14 +1,18 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/flametrench/server/identity"
+	"github.com/flametrench/server/identity/oidc"
 	"github.com/flametrench/server/identity/password"
 	"github.com/flametrench/server/tuples"
 )
@@ -24,11 +28,53 @@ const (
 var errAdminEnv = errors.New(envAdminIdentifier + " and " + envAdminPassword + " must be set together")
 
 // newIdentity returns the identity service over store, its Argon2id pool's
-// metrics on reg.
-func newIdentity(store identity.Store, reg prometheus.Registerer) *identity.Service {
+// metrics on reg; oidcVerifier may be nil (OIDC sign-in off).
+func newIdentity(store identity.Store, reg prometheus.Registerer, oidcVerifier *oidc.Verifier) *identity.Service {
 	return identity.NewService(store, identity.Config{
 		Hasher: password.NewPool(password.PoolConfig{Registerer: reg}),
+		OIDC:   oidcVerifier,
 	})
+}
+
+// providersFile is the --oidc-providers document (YAML or JSON):
+//
+//	providers:
+//	  - issuer: https://accounts.example.com
+//	    audiences: [my-client-id]
+//	    jwks_url: https://accounts.example.com/keys   # optional: discovery otherwise
+type providersFile struct {
+	Providers []struct {
+		Issuer    string   `yaml:"issuer"`
+		JWKSURL   string   `yaml:"jwks_url"`
+		Audiences []string `yaml:"audiences"`
+	} `yaml:"providers"`
+}
+
+// loadOIDC reads the identity providers OIDC sign-in trusts; path "" means
+// none. It makes no network request: keys are fetched on first use.
+func loadOIDC(path string) (*oidc.Verifier, error) {
+	if path == "" {
+		return nil, nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var doc providersFile
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(&doc); err != nil {
+		return nil, fmt.Errorf("%s: %v", path, err)
+	}
+	cfg := oidc.Config{}
+	for _, p := range doc.Providers {
+		cfg.Providers = append(cfg.Providers, oidc.Provider{Issuer: p.Issuer, JWKSURL: p.JWKSURL, Audiences: p.Audiences})
+	}
+	v, err := oidc.New(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", path, err)
+	}
+	return v, nil
 }
 
 // bootstrapAdmin makes sure the platform admin the environment names exists

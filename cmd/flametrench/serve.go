@@ -54,6 +54,7 @@ func runServe(ctx context.Context, sio stdio, args []string) int {
 	noMigrate := fs.Bool("no-migrate", false, "do not apply schema migrations at start-up; refuse to start if the schema is behind (PostgreSQL only)")
 	poll := fs.Duration("changelog-poll-interval", 100*time.Millisecond, "how often a replica reads the changelog when nothing wakes it sooner: the most it lags without NOTIFY (PostgreSQL only)")
 	retention := fs.Duration("changelog-retention", 24*time.Hour, "how long changelog rows are kept; a replica further behind reloads (PostgreSQL only)")
+	oidcPath := fs.String("oidc-providers", "", "identity providers OIDC sign-in trusts, a YAML or JSON `FILE` (providers: [{issuer, audiences, jwks_url?}]); none: OIDC sign-in off")
 	consistency := fs.Duration("consistency-timeout", check.DefaultConsistencyTimeout, "how long a request with a consistency token waits for the graph to reach it before failing with 503")
 	var lim limitFlags
 	lim.register(fs)
@@ -78,6 +79,10 @@ func runServe(ctx context.Context, sio stdio, args []string) int {
 	if err != nil {
 		fmt.Fprintln(sio.err, err) // FILE:LINE:COL: problem
 		return exitUsage
+	}
+	oidcVerifier, err := loadOIDC(*oidcPath)
+	if err != nil {
+		return usageError(sio.err, "serve", "--oidc-providers: %v", err)
 	}
 
 	reg := prometheus.NewRegistry()
@@ -142,7 +147,7 @@ func runServe(ctx context.Context, sio stdio, args []string) int {
 	}
 	defer eng.Close()
 
-	ids := newIdentity(users, reg)
+	ids := newIdentity(users, reg, oidcVerifier)
 	if err := bootstrapAdmin(ctx, log, ids); err != nil {
 		log.Error("cannot bootstrap the platform admin", "err", err)
 		return adminStatus(err)

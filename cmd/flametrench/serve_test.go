@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -310,5 +312,37 @@ func checkAdminStarts(t *testing.T, args []string, created []bool) {
 		} else if !want && rec["usr_id"] != first {
 			t.Fatalf("start %d found admin %v, the first start created %v", i+1, rec["usr_id"], first)
 		}
+	}
+}
+
+// TestServeOIDCProviders: a valid providers file starts the server without
+// touching the network; a bad one is a usage error that names the problem.
+func TestServeOIDCProviders(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	good := write("good.yaml", "providers:\n  - issuer: https://accounts.example.com\n    audiences: [client-1]\n")
+	_, stderr, stop := serveUntilReady(t, "--oidc-providers", good)
+	if code := stop(); code != 0 {
+		t.Fatalf("serve with a valid providers file: exit %d; stderr:\n%s", code, stderr.String())
+	}
+	for name, tc := range map[string]struct{ body, want string }{
+		"unknown field": {"providers:\n  - issuer: https://a.example\n    audience: [x]\n", "audience"},
+		"no audiences":  {"providers:\n  - issuer: https://a.example\n", "audience"},
+		"plain http":    {"providers:\n  - issuer: http://a.example\n    audiences: [x]\n", "https"},
+		"not yaml":      {"providers: [", "--oidc-providers"},
+	} {
+		r := runCLI(t, "", "serve", "--addr", "127.0.0.1:0", "--oidc-providers", write(strings.ReplaceAll(name, " ", "-")+".yaml", tc.body))
+		if r.code != 2 || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("%s: serve = %d %q, want 2 mentioning %q", name, r.code, r.stderr, tc.want)
+		}
+	}
+	if r := runCLI(t, "", "serve", "--addr", "127.0.0.1:0", "--oidc-providers", filepath.Join(dir, "missing.yaml")); r.code != 2 {
+		t.Errorf("missing providers file: serve = %d %q, want 2", r.code, r.stderr)
 	}
 }
