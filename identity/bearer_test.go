@@ -59,56 +59,73 @@ func TestBearerToken(t *testing.T) {
 func TestLimiter(t *testing.T) {
 	now := time.Unix(1_700_000_000, 0)
 	l := identity.NewLimiter(identity.LimiterConfig{Free: 2, Base: time.Second, Max: time.Minute, MaxKeys: 4, Now: func() time.Time { return now }})
-	l.Fail("a")
-	l.Fail("a")
-	if err := l.Allow("a"); err != nil {
-		t.Fatalf("within the free budget: %v", err)
-	}
-	wait := func() time.Duration {
+	fail := func(keys ...string) {
 		t.Helper()
-		err := l.Allow("a", "b")
+		if _, err := l.Begin(keys...); err != nil {
+			t.Fatalf("Begin(%q) = %v, want an attempt", keys, err)
+		}
+	}
+	wait := func(keys ...string) time.Duration {
+		t.Helper()
+		_, err := l.Begin(keys...)
 		rl, ok := err.(*identity.RateLimitError)
 		if !ok {
-			t.Fatalf("Allow = %v, want a RateLimitError", err)
+			t.Fatalf("Begin(%q) = %v, want a RateLimitError", keys, err)
 		}
 		return rl.RetryAfter
 	}
-	l.Fail("a")
-	if w := wait(); w != time.Second {
+	fail("a")
+	fail("a")
+	fail("a") // the third failure is over the free budget of 2
+	if w := wait("a", "b"); w != time.Second {
 		t.Fatalf("first lock-out %v, want 1s", w)
 	}
-	l.Fail("a")
-	l.Fail("a")
-	if w := wait(); w != 4*time.Second {
-		t.Fatalf("third lock-out %v, want 4s (doubling)", w)
+	now = now.Add(time.Second)
+	fail("a")
+	if w := wait("a"); w != 2*time.Second {
+		t.Fatalf("second lock-out %v, want 2s (doubling)", w)
 	}
 	for range 40 {
-		l.Fail("a")
+		now = now.Add(time.Minute) // the lock-out has ended, the history has not
+		fail("a")
 	}
-	if w := wait(); w != time.Minute {
+	if w := wait("a"); w != time.Minute {
 		t.Fatalf("lock-out %v, want the 1m cap", w)
 	}
-	l.Succeed("a")
-	if err := l.Allow("a"); err != nil {
-		t.Fatalf("after success: %v", err)
+
+	// Success forgets the first key and refunds the others; a refund takes
+	// back one charged failure and lifts a lock-out it caused.
+	at, err := l.Begin("c", "addr")
+	if err != nil {
+		t.Fatal(err)
 	}
+	at.Succeed()
+	fail("addr")
+	fail("addr")
+	at, err = l.Begin("c", "addr")
+	if err != nil {
+		t.Fatalf("after a success the address has two failures, yet: %v", err)
+	}
+	wait("addr") // the charge of the attempt in flight locks it out
+	at.Refund()
+	if _, err := l.Begin("addr"); err != nil {
+		t.Fatalf("a refunded attempt still counts: %v", err)
+	}
+
 	// A key quiet for longer than Max starts afresh.
-	for range 3 {
-		l.Fail("b")
-	}
+	fail("b")
+	fail("b")
 	now = now.Add(2 * time.Minute)
-	l.Fail("b")
-	if err := l.Allow("b"); err != nil {
+	fail("b")
+	if _, err := l.Begin("b"); err != nil {
 		t.Fatalf("a failure after a quiet spell counted old ones: %v", err)
 	}
 	// The table stays bounded under a flood of distinct keys.
 	for i := range 1000 {
-		l.Fail(string(rune('A' + i)))
+		fail(string(rune('A' + i)))
 	}
-	l.Fail("z")
-	l.Fail("z")
-	l.Fail("z")
-	if err := l.Allow("z"); err == nil {
-		t.Fatal("the newest key was evicted along with the flood")
-	}
+	fail("z")
+	fail("z")
+	fail("z")
+	wait("z") // the newest key was not evicted with the flood
 }

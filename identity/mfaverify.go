@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/flametrench/server/identity/recovery"
@@ -58,7 +59,8 @@ type MFAResult struct {
 }
 
 // VerifyMFA checks a proof against the user's active factors (ADR 0008).
-// It never mints a session (MFA-4). With sessionID not zero it stamps that
+// It never mints a session (MFA-4). It needs a session or a ticket (or
+// both) to stamp, else ErrInvalidInput. With sessionID not zero it stamps that
 // session's MFAVerifiedAt (the session must be the user's and live); with
 // ticket not "" it upgrades that verification ticket (unexpired, the
 // user's) so CreateSession can mint from it (DESIGN §7). Stamping and the
@@ -80,18 +82,20 @@ type MFAResult struct {
 // unknown, used, expired or foreign challenge ErrChallengeNotFound),
 // ErrInvalidTicket, ErrSessionExpired, ErrSessionNotFound, ErrForbidden (a
 // session of another user), ErrUserNotFound and ErrUserNotActive.
-// Unauthenticated failures count against the user's throttle and the
-// address's (DESIGN §4); a throttled caller gets a *RateLimitError.
+// A wrong proof counts against the user's throttle and the address's
+// (DESIGN §4); other Unauthenticated failures (a bad ticket, session or
+// challenge) against the address's only. A throttled caller gets a
+// *RateLimitError.
 func (s *Service) VerifyMFA(ctx context.Context, user UUID, proof MFAProof, sessionID UUID, ticket string) (MFAResult, error) {
-	key, addrKey := "mfa:"+user.Hex(), ""
-	if proof.Address != "" {
-		addrKey = "addr:" + proof.Address
+	if sessionID.IsZero() && ticket == "" {
+		return MFAResult{}, ErrInvalidInput.With("a session or a verification ticket is required")
 	}
-	if err := s.limit.Allow(key, addrKey); err != nil {
+	userKey := throttleKey("mfa", user.Hex())
+	at, err := s.limit.Begin(userKey, addressKey(proof.Address))
+	if err != nil {
 		return MFAResult{}, err
 	}
 	var res MFAResult
-	var err error
 	switch proof.Type {
 	case TOTP:
 		res, err = s.verifyTOTP(ctx, user, proof, sessionID, ticket)
@@ -100,16 +104,28 @@ func (s *Service) VerifyMFA(ctx context.Context, user UUID, proof MFAProof, sess
 	case WebAuthn:
 		res, err = s.verifyWebAuthn(ctx, user, proof, sessionID, ticket)
 	default:
-		return MFAResult{}, ErrInvalidInput.With("type must be totp, webauthn or recovery")
+		err = ErrInvalidInput.With("type must be totp, webauthn or recovery")
 	}
-	if err != nil {
-		if tuples.KindOf(err) == tuples.Unauthenticated {
-			s.limit.Fail(key, addrKey)
-		}
-		return MFAResult{}, err
+	switch {
+	case err == nil:
+		at.Succeed()
+	case wrongProof(err): // counts against the user and the address
+	case tuples.KindOf(err) == tuples.Unauthenticated:
+		// A bad ticket, session or challenge says nothing about the user's
+		// factors: only the address pays, so a stranger who knows a user's
+		// id cannot lock that user out.
+		at.Refund(userKey)
+	default:
+		at.Refund()
 	}
-	s.limit.Succeed(key)
-	return res, nil
+	return res, err
+}
+
+// wrongProof reports a failure of the proof itself: a wrong, replayed or
+// malformed code, or a WebAuthn assertion that does not verify.
+func wrongProof(err error) bool {
+	var te *tuples.Error
+	return errors.As(err, &te) && (strings.HasPrefix(te.Code, "mfa.code_") || strings.HasPrefix(te.Code, "webauthn."))
 }
 
 // mfaTargets are what a verification stamps: a session, a ticket, or both.

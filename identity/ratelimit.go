@@ -1,6 +1,7 @@
 package identity
 
 import (
+	"crypto/sha256"
 	"sync"
 	"time"
 )
@@ -60,9 +61,13 @@ func NewLimiter(cfg LimiterConfig) *Limiter {
 	return &Limiter{cfg: cfg, keys: map[string]*attempts{}}
 }
 
-// Allow returns a *RateLimitError if any of the keys is locked out, with the
-// longest wait among them. Empty keys are ignored.
-func (l *Limiter) Allow(keys ...string) error {
+// Begin starts an attempt on the keys ("" is ignored). If any key is
+// locked out it returns a *RateLimitError with the longest wait among them.
+// Otherwise the attempt counts as a failure of every key at once, before
+// any work is done, so concurrent attempts cannot all pass the check before
+// the first of them has failed: at most Free+1 run before a lock-out. End
+// it with Attempt.Succeed or Attempt.Refund; a failure needs no call.
+func (l *Limiter) Begin(keys ...string) (Attempt, error) {
 	now := l.cfg.Now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -73,46 +78,81 @@ func (l *Limiter) Allow(keys ...string) error {
 		}
 	}
 	if wait > 0 {
-		return &RateLimitError{RetryAfter: wait}
+		return Attempt{}, &RateLimitError{RetryAfter: wait}
 	}
-	return nil
-}
-
-// Fail counts a failure against each key.
-func (l *Limiter) Fail(keys ...string) {
-	now := l.cfg.Now()
-	l.mu.Lock()
-	defer l.mu.Unlock()
+	at := Attempt{l: l}
 	for _, k := range keys {
-		if k == "" {
-			continue
+		if k != "" {
+			l.chargeLocked(k, now)
+			at.keys = append(at.keys, k)
 		}
-		a := l.keys[k]
-		if a == nil || now.Sub(a.last) > l.cfg.Max {
-			if a == nil && len(l.keys) >= l.cfg.MaxKeys {
-				l.evictLocked(now)
-			}
-			a = &attempts{}
-			l.keys[k] = a
+	}
+	return at, nil
+}
+
+// chargeLocked counts a failure against key, locking it out once it has
+// more than Free.
+func (l *Limiter) chargeLocked(k string, now time.Time) {
+	a := l.keys[k]
+	if a == nil || now.Sub(a.last) > l.cfg.Max {
+		if a == nil && len(l.keys) >= l.cfg.MaxKeys {
+			l.evictLocked(now)
 		}
-		a.failures++
-		a.last = now
-		if over := a.failures - l.cfg.Free; over > 0 {
-			d := l.cfg.Max
-			if over <= 30 {
-				d = min(l.cfg.Base<<(over-1), l.cfg.Max)
-			}
-			a.until = now.Add(d)
+		a = &attempts{}
+		l.keys[k] = a
+	}
+	a.failures++
+	a.last = now
+	if over := a.failures - l.cfg.Free; over > 0 {
+		d := l.cfg.Max
+		if over <= 30 {
+			d = min(l.cfg.Base<<(over-1), l.cfg.Max)
 		}
+		a.until = now.Add(d)
 	}
 }
 
-// Succeed forgets the failures of key (an identifier that just proved
-// itself), never of an address.
-func (l *Limiter) Succeed(key string) {
-	l.mu.Lock()
-	delete(l.keys, key)
-	l.mu.Unlock()
+// Attempt is one throttled attempt, counted as a failure until it says
+// otherwise. The zero Attempt does nothing.
+type Attempt struct {
+	l    *Limiter
+	keys []string
+}
+
+// Succeed ends an attempt that proved its first key (an identifier, a
+// user): that key's failures are forgotten, and the failure charged to the
+// others (an address) is taken back. An address never gets a clean slate
+// from one success.
+func (a Attempt) Succeed() {
+	if len(a.keys) == 0 {
+		return
+	}
+	a.l.mu.Lock()
+	delete(a.l.keys, a.keys[0])
+	a.l.mu.Unlock()
+	a.Refund(a.keys[1:]...)
+}
+
+// Refund takes back the failure charged to the given keys of the attempt,
+// or to all of them when none is given: the attempt proved nothing about
+// them (the server was busy, or the failure was not a wrong proof).
+func (a Attempt) Refund(keys ...string) {
+	if a.l == nil {
+		return
+	}
+	if len(keys) == 0 {
+		keys = a.keys
+	}
+	a.l.mu.Lock()
+	defer a.l.mu.Unlock()
+	for _, k := range keys {
+		if st := a.l.keys[k]; st != nil && st.failures > 0 {
+			st.failures--
+			if st.failures <= a.l.cfg.Free {
+				st.until = time.Time{}
+			}
+		}
+	}
 }
 
 // evictLocked makes room: first keys whose failures have aged out, then, if
@@ -132,4 +172,21 @@ func (l *Limiter) evictLocked(now time.Time) {
 		}
 		delete(l.keys, k)
 	}
+}
+
+// throttleKey is the limiter key of a value of a kind (an identifier, a
+// user): a digest, so a key costs the same few bytes however long the
+// value a caller sent.
+func throttleKey(kind, value string) string {
+	h := sha256.Sum256([]byte(value))
+	return kind + ":" + string(h[:16])
+}
+
+// addressKey is the limiter key of a client address, or "" (no key) when
+// the address is unknown.
+func addressKey(addr string) string {
+	if addr == "" {
+		return ""
+	}
+	return throttleKey("addr", addr)
 }

@@ -3,6 +3,7 @@ package identity_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -40,20 +41,31 @@ func TestRecoveryVerifyCostIsConstant(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	pool := password.NewPool(password.PoolConfig{Registerer: reg})
 	svc := identity.NewService(memory.New(tuplesmemory.New()), identity.Config{Hasher: pool})
+	sessions := map[identity.UUID]identity.UUID{}
+	newUser := func(name string) identity.User {
+		t.Helper()
+		u, err := svc.CreateUser(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := svc.CreateCredential(ctx, identity.NewCredential{UserID: u.ID, Type: identity.Password, Identifier: name, Password: "pw"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ses, _, err := svc.CreateSessionFor(ctx, u.ID, c.ID, time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sessions[u.ID] = ses.ID
+		return u
+	}
 	cost := func(user identity.UUID, code string) float64 {
 		t.Helper()
 		before := argonRuns(t, reg)
-		svc.VerifyMFA(ctx, user, identity.MFAProof{Type: identity.Recovery, Code: code}, identity.UUID{}, "")
+		svc.VerifyMFA(ctx, user, identity.MFAProof{Type: identity.Recovery, Code: code}, sessions[user], "")
 		return argonRuns(t, reg) - before
 	}
-	none, err := svc.CreateUser(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	some, err := svc.CreateUser(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	none, some := newUser("none@example.com"), newUser("some@example.com")
 	en, err := svc.EnrollFactor(ctx, some.ID, identity.EnrollInput{Type: identity.Recovery})
 	if err != nil {
 		t.Fatal(err)

@@ -68,15 +68,19 @@ type Verification struct {
 //
 // The user's MFA policy applies whatever the credential's type.
 func (s *Service) VerifyCredential(ctx context.Context, in VerifyInput) (Verification, error) {
-	idKey, addrKey := string(in.Type)+":"+in.Identifier, ""
-	if in.Address != "" {
-		addrKey = "addr:" + in.Address
+	switch in.Type {
+	case Password, Passkey, OIDC:
+	default:
+		return Verification{}, ErrInvalidInput.With("type must be password, passkey or oidc")
 	}
-	if err := s.limit.Allow(idKey, addrKey); err != nil {
+	if len(in.Identifier) > maxCredentialID { // no identifier is longer; not worth a throttle key
+		return Verification{}, ErrInvalidCredential
+	}
+	at, err := s.limit.Begin(throttleKey(string(in.Type), in.Identifier), addressKey(in.Address))
+	if err != nil {
 		return Verification{}, err
 	}
 	var v Verification
-	var err error
 	switch in.Type {
 	case Password:
 		v, err = s.verifyPassword(ctx, in)
@@ -84,17 +88,15 @@ func (s *Service) VerifyCredential(ctx context.Context, in VerifyInput) (Verific
 		v, err = s.verifyPasskey(ctx, in)
 	case OIDC:
 		v, err = s.verifyOIDC(ctx, in)
+	}
+	switch {
+	case err == nil:
+		at.Succeed()
+	case tuples.KindOf(err) == tuples.Unauthenticated: // a wrong proof: it stays a failure
 	default:
-		return Verification{}, ErrInvalidInput.With("type must be password, passkey or oidc")
+		at.Refund() // busy, unavailable, cancelled: nothing was proved either way
 	}
-	if err != nil {
-		if tuples.KindOf(err) == tuples.Unauthenticated {
-			s.limit.Fail(idKey, addrKey)
-		}
-		return Verification{}, err
-	}
-	s.limit.Succeed(idKey)
-	return v, nil
+	return v, err
 }
 
 func (s *Service) verifyPassword(ctx context.Context, in VerifyInput) (Verification, error) {

@@ -38,6 +38,7 @@ var mfaTests = []suiteTest{
 	{"MFAStoreBackstops", testMFAStoreBackstops},
 	{"MFASuspendReinstate", testMFASuspendReinstate},
 	{"MFAThrottleByAddress", testMFAThrottleByAddress},
+	{"ThrottleConcurrent", testThrottleConcurrent},
 }
 
 const (
@@ -90,7 +91,33 @@ func (e *env) confirmedTOTP(t *testing.T, user identity.UUID) (identity.Factor, 
 }
 
 func (e *env) verifyTOTP(user identity.UUID, code string) (identity.MFAResult, error) {
-	return e.svc.VerifyMFA(ctx, user, identity.MFAProof{Type: identity.TOTP, Code: code}, identity.UUID{}, "")
+	return e.svc.VerifyMFA(ctx, user, identity.MFAProof{Type: identity.TOTP, Code: code}, e.mfaSession(user), "")
+}
+
+// mfaSession returns a session of the user for VerifyMFA to stamp, minted
+// by the admin path on a passkey credential (no Argon2id) at first use.
+// It panics on failure: it runs where a *testing.T is not at hand.
+func (e *env) mfaSession(user identity.UUID) identity.UUID {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if id, ok := e.sessions[user]; ok {
+		return id
+	}
+	a := newAuthenticatorOrPanic()
+	c, err := e.svc.CreateCredential(ctx, identity.NewCredential{UserID: user, Type: identity.Passkey,
+		Identifier: base64.RawURLEncoding.EncodeToString(a.credID), PublicKey: a.cose, RPID: mfaRPID})
+	if err != nil {
+		panic("mfaSession: CreateCredential: " + err.Error())
+	}
+	ses, _, err := e.svc.CreateSessionFor(ctx, user, c.ID, 24*time.Hour)
+	if err != nil {
+		panic("mfaSession: CreateSessionFor: " + err.Error())
+	}
+	if e.sessions == nil {
+		e.sessions = map[identity.UUID]identity.UUID{}
+	}
+	e.sessions[user] = ses.ID
+	return ses.ID
 }
 
 // wantCode checks an error's kind and spec code.
@@ -157,11 +184,12 @@ func testMFAEnrolTOTP(t *testing.T, e *env) {
 	if len(list) != 1 || list[0].ID != f.ID || list[0].Status != identity.FactorActive || list[0].TOTPSecret != nil {
 		t.Fatalf("ListFactors = %+v", list)
 	}
+	e.mfaSession(u.ID) // before the suspension ends it
 	must[identity.User](t, "SuspendUser")(e.svc.SuspendUser(ctx, u.ID))
 	_, err = e.svc.EnrollFactor(ctx, u.ID, identity.EnrollInput{Type: identity.TOTP, Identifier: "x"})
 	wantErr(t, "enrol for a suspended user", err, identity.ErrUserNotActive)
 	_, err = e.verifyTOTP(u.ID, totpCode(t, secret, at.Add(totp.Period*time.Second)))
-	wantErr(t, "verify for a suspended user", err, identity.ErrUserNotActive)
+	wantErr(t, "verify for a suspended user (whose sessions ended)", err, identity.ErrSessionExpired)
 }
 
 func testMFAPendingRules(t *testing.T, e *env) {
@@ -271,7 +299,7 @@ func testMFATOTPVerify(t *testing.T, e *env) {
 		_, err = e.verifyTOTP(u.ID, bad)
 		wantErr(t, "malformed code "+bad, err, identity.ErrMFACodeInvalid)
 	}
-	_, err = e.svc.VerifyMFA(ctx, u.ID, identity.MFAProof{Type: "sms", Code: "123456"}, identity.UUID{}, "")
+	_, err = e.svc.VerifyMFA(ctx, u.ID, identity.MFAProof{Type: "sms", Code: "123456"}, e.mfaSession(u.ID), "")
 	wantErr(t, "unknown proof type", err, identity.ErrInvalidInput)
 
 	// Failures are throttled per user: the sixth in a row locks the user
@@ -341,7 +369,7 @@ func testMFARecovery(t *testing.T, e *env) {
 	}
 	codes := en.RecoveryCodes
 	verify := func(code string) (identity.MFAResult, error) {
-		return e.svc.VerifyMFA(ctx, u.ID, identity.MFAProof{Type: identity.Recovery, Code: code}, identity.UUID{}, "")
+		return e.svc.VerifyMFA(ctx, u.ID, identity.MFAProof{Type: identity.Recovery, Code: code}, e.mfaSession(u.ID), "")
 	}
 	r := must[identity.MFAResult](t, "VerifyMFA(recovery)")(verify(codes[0]))
 	if r.FactorID != f.ID || r.Type != identity.Recovery {
@@ -420,17 +448,21 @@ var cborEnc = func() cbor.EncMode {
 
 func newAuthenticator(t *testing.T) *authenticator {
 	t.Helper()
+	return newAuthenticatorOrPanic()
+}
+
+func newAuthenticatorOrPanic() *authenticator {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		t.Fatal(err)
+		panic(err)
 	}
 	pt, err := key.PublicKey.Bytes() // 0x04 || X || Y
 	if err != nil {
-		t.Fatal(err)
+		panic(err)
 	}
 	cose, err := cborEnc.Marshal(map[int]any{1: 2, 3: -7, -1: 1, -2: pt[1:33], -3: pt[33:65]})
 	if err != nil {
-		t.Fatal(err)
+		panic(err)
 	}
 	a := &authenticator{key: key, credID: make([]byte, 32), cose: cose}
 	rand.Read(a.credID)
@@ -530,7 +562,7 @@ func testMFAWebAuthn(t *testing.T, e *env) {
 		return must[identity.Challenge](t, "NewWebAuthnChallenge")(e.svc.NewWebAuthnChallenge(ctx, user, mfaRPID))
 	}
 	verify := func(p identity.MFAProof) (identity.MFAResult, error) {
-		return e.svc.VerifyMFA(ctx, u.ID, p, identity.UUID{}, "")
+		return e.svc.VerifyMFA(ctx, u.ID, p, e.mfaSession(u.ID), "")
 	}
 	p := a.assert(t, challenge(u.ID), flagUP|flagUV, 5)
 	r := must[identity.MFAResult](t, "VerifyMFA(webauthn)")(verify(p))

@@ -3,6 +3,8 @@ package identitytest
 import (
 	"errors"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -55,10 +57,10 @@ func testMFASuspendReinstate(t *testing.T, e *env) {
 	en := must[identity.Enrollment](t, "EnrollFactor(recovery)")(e.svc.EnrollFactor(ctx, u.ID, identity.EnrollInput{Type: identity.Recovery}))
 	must[identity.Factor](t, "SuspendFactor(recovery)")(e.svc.SuspendFactor(ctx, en.Factor.ID))
 	recoveryProof := identity.MFAProof{Type: identity.Recovery, Code: en.RecoveryCodes[0]}
-	_, err = e.svc.VerifyMFA(ctx, u.ID, recoveryProof, identity.UUID{}, "")
+	_, err = e.svc.VerifyMFA(ctx, u.ID, recoveryProof, e.mfaSession(u.ID), "")
 	wantErr(t, "a code of a suspended recovery factor", err, identity.ErrMFACodeInvalid)
 	must[identity.Factor](t, "ReinstateFactor(recovery)")(e.svc.ReinstateFactor(ctx, en.Factor.ID))
-	must[identity.MFAResult](t, "VerifyMFA(recovery)")(e.svc.VerifyMFA(ctx, u.ID, recoveryProof, identity.UUID{}, ""))
+	must[identity.MFAResult](t, "VerifyMFA(recovery)")(e.svc.VerifyMFA(ctx, u.ID, recoveryProof, e.mfaSession(u.ID), ""))
 
 	// Pending and revoked factors have no such transitions.
 	pending, _ := e.enrollTOTP(t, u.ID, "tablet")
@@ -83,7 +85,7 @@ func testMFAThrottleByAddress(t *testing.T, e *env) {
 	for i := 0; i < 20 && !errors.As(err, &rl); i++ {
 		u := must[identity.User](t, "CreateUser")(e.svc.CreateUser(ctx, nil))
 		e.confirmedTOTP(t, u.ID)
-		_, err = e.svc.VerifyMFA(ctx, u.ID, identity.MFAProof{Type: identity.TOTP, Code: "000000", Address: "192.0.2.7"}, identity.UUID{}, "")
+		_, err = e.svc.VerifyMFA(ctx, u.ID, identity.MFAProof{Type: identity.TOTP, Code: "000000", Address: "192.0.2.7"}, e.mfaSession(u.ID), "")
 	}
 	if !errors.As(err, &rl) {
 		t.Fatalf("wrong codes for many users from one address: err = %v, want a rate limit", err)
@@ -91,6 +93,49 @@ func testMFAThrottleByAddress(t *testing.T, e *env) {
 	// Another address, and the same user without an address, still get an
 	// answer.
 	u := must[identity.User](t, "CreateUser")(e.svc.CreateUser(ctx, nil))
-	_, err = e.svc.VerifyMFA(ctx, u.ID, identity.MFAProof{Type: identity.TOTP, Code: "000000", Address: "192.0.2.8"}, identity.UUID{}, "")
+	_, err = e.svc.VerifyMFA(ctx, u.ID, identity.MFAProof{Type: identity.TOTP, Code: "000000", Address: "192.0.2.8"}, e.mfaSession(u.ID), "")
 	wantErr(t, "another address", err, identity.ErrMFACodeInvalid)
+}
+
+// Guesses sent all at once cannot slip past the throttle: each attempt
+// counts as a failure from the moment it starts, so of 40 concurrent wrong
+// codes for one user, or wrong passwords for one identifier, at most the
+// free budget plus one is checked and the rest are rate-limited.
+func testThrottleConcurrent(t *testing.T, e *env) {
+	u := must[identity.User](t, "CreateUser")(e.svc.CreateUser(ctx, nil))
+	e.confirmedTOTP(t, u.ID)
+	ses := e.mfaSession(u.ID)
+	e.user(t, "flood@example.com", "right")
+	attempts := map[string]func(i int) error{
+		"TOTP": func(i int) error {
+			_, err := e.svc.VerifyMFA(ctx, u.ID, identity.MFAProof{Type: identity.TOTP, Code: "00000" + string(rune('0'+i%10))}, ses, "")
+			return err
+		},
+		"password": func(int) error {
+			_, err := e.svc.VerifyCredential(ctx, identity.VerifyInput{Type: identity.Password, Identifier: "flood@example.com", Password: "wrong"})
+			return err
+		},
+	}
+	for name, attempt := range attempts {
+		const n = 40
+		var wg sync.WaitGroup
+		var checked, limited atomic.Int32
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				var rl *identity.RateLimitError
+				switch err := attempt(i); {
+				case errors.As(err, &rl):
+					limited.Add(1)
+				case err != nil:
+					checked.Add(1)
+				}
+			}()
+		}
+		wg.Wait()
+		if c := checked.Load(); c > 6 || c+limited.Load() != n {
+			t.Errorf("%s: %d concurrent guesses checked, %d rate-limited; want at most 6 checked, the rest limited", name, c, limited.Load())
+		}
+	}
 }

@@ -71,6 +71,11 @@ type env struct {
 	tuples tuples.Store
 	store  identity.Store
 	skew   atomic.Int64 // nanoseconds added to the wall clock
+
+	// mu guards sessions: one session per user for MFA verifications,
+	// which need a session or a ticket to stamp.
+	mu       sync.Mutex
+	sessions map[identity.UUID]identity.UUID
 }
 
 func newEnv(t *testing.T, st Stores) *env {
