@@ -36,6 +36,9 @@ var (
 	ErrAlreadyTerminal     = e(tuples.Conflict, "conflict.already_terminal", "already revoked") // AlreadyTerminalError
 	ErrDuplicateCredential = e(tuples.Conflict, "conflict.duplicate_credential", "an active credential of this type already has this identifier")
 	ErrCredentialNotActive = e(tuples.Conflict, "conflict.credential_not_active", "credential is not active")
+	// ErrAdminIdentifierTaken: the bootstrap admin's identifier belongs to
+	// a user who is not an admin and whose password is another.
+	ErrAdminIdentifierTaken = e(tuples.Conflict, "conflict.admin_identifier_taken", "the admin identifier belongs to another user")
 	// ErrOIDCNotConfigured: an OIDC sign-in on a server that trusts no
 	// identity provider.
 	ErrOIDCNotConfigured    = e(tuples.Precondition, "precondition.oidc_not_configured", "OIDC sign-in is not configured on this server")

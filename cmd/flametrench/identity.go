@@ -79,8 +79,9 @@ func loadOIDC(path string) (*oidc.Verifier, error) {
 
 // bootstrapAdmin makes sure the platform admin the environment names exists
 // (idempotent: a restart finds it and leaves its password alone). With
-// neither variable set it does nothing. Errors of kind Invalid, and
-// errAdminEnv, are the operator's to fix (exit 2).
+// neither variable set it does nothing. Errors of kind Invalid,
+// errAdminEnv and an identifier another user holds are the operator's to
+// fix (exit 2).
 func bootstrapAdmin(ctx context.Context, log *slog.Logger, svc *identity.Service) error {
 	ident, pw := os.Getenv(envAdminIdentifier), os.Getenv(envAdminPassword)
 	switch {
@@ -99,7 +100,7 @@ func bootstrapAdmin(ctx context.Context, log *slog.Logger, svc *identity.Service
 
 // adminStatus is the exit status for a bootstrapAdmin error.
 func adminStatus(err error) int {
-	if errors.Is(err, errAdminEnv) || tuples.KindOf(err) == tuples.Invalid {
+	if errors.Is(err, errAdminEnv) || errors.Is(err, identity.ErrAdminIdentifierTaken) || tuples.KindOf(err) == tuples.Invalid {
 		return exitUsage
 	}
 	return exitFailed

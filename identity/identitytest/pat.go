@@ -250,15 +250,24 @@ func testBootstrapAdmin(t *testing.T, e *env) {
 		t.Fatalf("BootstrapAdmin again = %+v, %v, %v", again, created, err)
 	}
 	e.login(t, "root@example.com", "first")
-	// An existing user with the identifier is promoted, and reinstated.
-	plain, _ := e.user(t, "ops@example.com", "pw")
-	if plain.Admin {
-		t.Fatal("a new user is admin")
+	// A suspended admin stays suspended.
+	must[identity.User](t, "SuspendUser")(e.svc.SuspendUser(ctx, u.ID))
+	if again, _, err := e.svc.BootstrapAdmin(ctx, "root@example.com", "first"); err != nil || again.Status != identity.Suspended {
+		t.Fatalf("BootstrapAdmin of a suspended admin = %+v, %v; want it left suspended", again, err)
 	}
-	must[identity.User](t, "SuspendUser")(e.svc.SuspendUser(ctx, plain.ID))
-	promoted, created, err := e.svc.BootstrapAdmin(ctx, "ops@example.com", "ignored")
+	// Someone else who signed up with the identifier is not promoted for
+	// holding it...
+	squatter, _ := e.user(t, "ops@example.com", "squatter's")
+	_, _, err = e.svc.BootstrapAdmin(ctx, "ops@example.com", "operator's")
+	wantErr(t, "identifier held by a non-admin", err, identity.ErrAdminIdentifierTaken)
+	if got := must[identity.User](t, "GetUser")(e.svc.GetUser(ctx, squatter.ID)); got.Admin {
+		t.Fatal("the squatter became admin")
+	}
+	// ...but a user whose password is the configured one is.
+	plain, _ := e.user(t, "ops2@example.com", "operator's")
+	promoted, created, err := e.svc.BootstrapAdmin(ctx, "ops2@example.com", "operator's")
 	if err != nil || created || promoted.ID != plain.ID || !promoted.Admin || promoted.Status != identity.Active {
-		t.Fatalf("BootstrapAdmin(existing) = %+v, %v, %v", promoted, created, err)
+		t.Fatalf("BootstrapAdmin(existing, right password) = %+v, %v, %v", promoted, created, err)
 	}
 	if got := must[identity.User](t, "GetUser")(e.svc.GetUser(ctx, plain.ID)); !got.Admin {
 		t.Fatal("admin flag not stored")
