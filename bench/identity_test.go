@@ -48,7 +48,7 @@ func newIdentityWorld(b *testing.B, cfg password.PoolConfig) *identityWorld {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if _, w.session, err = w.svc.CreateSession(ctx, v.Ticket, time.Hour); err != nil {
+	if _, w.session, err = w.svc.CreateSession(ctx, v, time.Hour); err != nil {
 		b.Fatal(err)
 	}
 	if _, w.pat, err = w.svc.CreatePAT(ctx, identity.NewPAT{UserID: u.ID, Name: "bench"}); err != nil {

@@ -7,14 +7,18 @@ import (
 	"github.com/flametrench/server/tuples"
 )
 
-// CreateSession mints a session from a verification ticket (DESIGN §4, A1).
-// The ticket is used up; it must be unexpired and, when the user's MFA
-// policy was in force at verification, upgraded by an MFA verification. ttl
-// is at least a minute and is capped at the configured maximum.
-func (s *Service) CreateSession(ctx context.Context, ticket string, ttl time.Duration) (Session, string, error) {
+// CreateSession mints a session from a verification ticket (DESIGN §4, A1):
+// v.Ticket, claimed for v.UserID and v.CredentialID (createSession's
+// usr_id and cred_id), which must be the ones it was issued for. The ticket
+// is used up; it must be unexpired and, when the user's MFA policy was in
+// force at verification, upgraded by an MFA verification. A refused mint
+// leaves it unused. ttl is at least a minute and is capped at the
+// configured maximum.
+func (s *Service) CreateSession(ctx context.Context, v Verification, ttl time.Duration) (Session, string, error) {
 	if ttl < MinSessionTTL {
 		return Session{}, "", ErrInvalidTTL
 	}
+	ticket := v.Ticket
 	if ticket == "" || len(ticket) > maxTokenLen {
 		return Session{}, "", ErrInvalidTicket
 	}
@@ -27,7 +31,8 @@ func (s *Service) CreateSession(ctx context.Context, ticket string, ttl time.Dur
 		}
 		now := s.clock()
 		switch {
-		case !sameHash(t.Hash, hashToken(ticket)) || !now.Before(t.ExpiresAt):
+		case !sameHash(t.Hash, hashToken(ticket)) || !now.Before(t.ExpiresAt),
+			t.UserID != v.UserID || t.CredentialID != v.CredentialID:
 			return ErrInvalidTicket
 		case t.MFARequired && t.MFAVerified == nil:
 			return ErrMFARequired
@@ -109,7 +114,9 @@ func (s *Service) GetSession(ctx context.Context, id UUID) (Session, error) {
 
 // RefreshSession rotates a live session (SES-4): a new session with a new id
 // and token, the same user, credential and lifetime, and the old one revoked
-// at once, in one transaction. MFA verification is not carried over.
+// at once, in one transaction. The MFA verification time is carried over;
+// while the user's MFA policy is in force, a session never verified with
+// MFA cannot be refreshed (ErrMFARequired), so it ends with its lifetime.
 func (s *Service) RefreshSession(ctx context.Context, id UUID) (Session, string, error) {
 	var ses Session
 	var token string
@@ -122,11 +129,22 @@ func (s *Service) RefreshSession(ctx context.Context, id UUID) (Session, string,
 		if !old.ActiveAt(now) {
 			return ErrSessionExpired.With("ses %s has ended", tuples.FormatID("ses", id))
 		}
+		// A session without MFA cannot outlive, by refreshes, the policy
+		// that now requires MFA of its user; an MFA-verified one keeps
+		// its verification time.
+		p, _, err := tx.Policy(ctx, old.UserID)
+		if err != nil {
+			return err
+		}
+		if p.InForce(now) && old.MFAVerifiedAt == nil {
+			return ErrMFARequired.With("ses %s was not verified with MFA, which usr %s now requires",
+				tuples.FormatID("ses", id), tuples.FormatID("usr", old.UserID))
+		}
 		old.RevokedAt = &now
 		if err := tx.PutSession(ctx, old); err != nil {
 			return err
 		}
-		ses, token, err = s.mint(ctx, tx, old.UserID, old.CredentialID, old.ExpiresAt.Sub(old.CreatedAt), nil)
+		ses, token, err = s.mint(ctx, tx, old.UserID, old.CredentialID, old.ExpiresAt.Sub(old.CreatedAt), old.MFAVerifiedAt)
 		return err
 	})
 	return ses, token, err

@@ -15,11 +15,18 @@ const tokenBytes = 32
 const maxTokenLen = 512
 
 // newSecret returns a fresh base64url secret (no padding) and its SHA-256.
+// A secret is drawn again if it would be routed as another kind of bearer
+// (one in about eight million starts with "pat_" or "shr_"), so every
+// session token it mints classifies as a session.
 func newSecret() (string, [32]byte) {
 	b := make([]byte, tokenBytes)
-	rand.Read(b) // never fails (crypto/rand, Go 1.24+)
-	s := base64.RawURLEncoding.EncodeToString(b)
-	return s, sha256.Sum256([]byte(s))
+	for {
+		rand.Read(b) // never fails (crypto/rand, Go 1.24+)
+		s := base64.RawURLEncoding.EncodeToString(b)
+		if Classify(s) == KindSession {
+			return s, sha256.Sum256([]byte(s))
+		}
+	}
 }
 
 // hashToken is the form tokens are stored and looked up in.

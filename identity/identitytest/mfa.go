@@ -612,7 +612,7 @@ func testMFATicketUpgrade(t *testing.T, e *env) {
 	if !v.MFARequired || ov.MFARequired {
 		t.Fatalf("MFARequired = %v for the user with the policy, %v for the other", v.MFARequired, ov.MFARequired)
 	}
-	_, _, err := e.svc.CreateSession(ctx, v.Ticket, time.Hour)
+	_, _, err := e.svc.CreateSession(ctx, v, time.Hour)
 	wantErr(t, "mint before MFA", err, identity.ErrMFARequired)
 
 	now := e.mfaAlign()
@@ -624,7 +624,7 @@ func testMFATicketUpgrade(t *testing.T, e *env) {
 	wantErr(t, "a made-up ticket", err, identity.ErrInvalidTicket)
 	// The failed attempts did not use the code up.
 	r := must[identity.MFAResult](t, "VerifyMFA(ticket)")(e.svc.VerifyMFA(ctx, u.ID, proof, identity.UUID{}, v.Ticket))
-	ses, _, err := e.svc.CreateSession(ctx, v.Ticket, time.Hour)
+	ses, _, err := e.svc.CreateSession(ctx, v, time.Hour)
 	if err != nil {
 		t.Fatalf("mint from an upgraded ticket: %v", err)
 	}
@@ -635,7 +635,7 @@ func testMFATicketUpgrade(t *testing.T, e *env) {
 		t.Fatalf("stored MFAVerifiedAt = %v", got.MFAVerifiedAt)
 	}
 	// The upgraded ticket is used up like any other.
-	_, _, err = e.svc.CreateSession(ctx, v.Ticket, time.Hour)
+	_, _, err = e.svc.CreateSession(ctx, v, time.Hour)
 	wantErr(t, "upgraded ticket used twice", err, identity.ErrInvalidTicket)
 
 	late := verifyPW("mfa-ticket@example.com")
@@ -670,6 +670,21 @@ func testMFASessionStamp(t *testing.T, e *env) {
 	if got := must[identity.Session](t, "GetSession(other)")(e.svc.GetSession(ctx, oses.ID)); got.MFAVerifiedAt != nil {
 		t.Fatal("another user's session was stamped")
 	}
+
+	// Once the policy is in force, a session without MFA cannot be kept
+	// alive by refreshing it; an MFA-verified one can, and keeps its time.
+	plain := mint(u.ID, c.ID)
+	must[identity.Policy](t, "SetPolicy")(e.svc.SetPolicy(ctx, u.ID, true, nil))
+	_, _, err = e.svc.RefreshSession(ctx, plain.ID)
+	wantErr(t, "refresh a session without MFA under the policy", err, identity.ErrMFARequired)
+	if got := must[identity.Session](t, "GetSession(plain)")(e.svc.GetSession(ctx, plain.ID)); got.RevokedAt != nil {
+		t.Fatal("a refused refresh revoked the session")
+	}
+	refreshed, _ := must2[identity.Session, string](t, "RefreshSession(MFA)")(e.svc.RefreshSession(ctx, ses.ID))
+	if refreshed.MFAVerifiedAt == nil || !refreshed.MFAVerifiedAt.Equal(r.VerifiedAt) {
+		t.Fatalf("refreshed MFAVerifiedAt = %v, want %v", refreshed.MFAVerifiedAt, r.VerifiedAt)
+	}
+	ses = refreshed
 	must[identity.Session](t, "RevokeSession")(e.svc.RevokeSession(ctx, ses.ID))
 	now = e.mfaAlign()
 	_, err = e.svc.VerifyMFA(ctx, u.ID, identity.MFAProof{Type: identity.TOTP, Code: totpCode(t, secret, now)}, ses.ID, "")

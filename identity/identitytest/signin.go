@@ -62,7 +62,7 @@ func testPasskeySignIn(t *testing.T, e *env) {
 	if v.UserID != u.ID || v.CredentialID != c.ID || v.MFARequired || v.Ticket == "" {
 		t.Fatalf("verification %+v", v)
 	}
-	ses, _ := must2[identity.Session, string](t, "CreateSession")(e.svc.CreateSession(ctx, v.Ticket, time.Hour))
+	ses, _ := must2[identity.Session, string](t, "CreateSession")(e.svc.CreateSession(ctx, v, time.Hour))
 	if ses.CredentialID != c.ID || ses.UserID != u.ID {
 		t.Fatalf("session %+v", ses)
 	}
@@ -89,7 +89,7 @@ func testPasskeySignIn(t *testing.T, e *env) {
 	if !v.MFARequired {
 		t.Fatal("MFARequired is false under an MFA policy")
 	}
-	_, _, err = e.svc.CreateSession(ctx, v.Ticket, time.Hour)
+	_, _, err = e.svc.CreateSession(ctx, v, time.Hour)
 	wantErr(t, "mint before MFA", err, identity.ErrMFARequired)
 }
 
@@ -282,7 +282,7 @@ func testOIDCSignIn(t *testing.T, e *env) {
 	if v.UserID != u.ID || v.CredentialID != c.ID || v.Ticket == "" {
 		t.Fatalf("verification %+v", v)
 	}
-	must2[identity.Session, string](t, "CreateSession")(svc.CreateSession(ctx, v.Ticket, time.Hour))
+	must2[identity.Session, string](t, "CreateSession")(svc.CreateSession(ctx, v, time.Hour))
 	must[identity.Verification](t, "VerifyCredential(no nonce asked)")(svc.VerifyCredential(ctx, in("ada@example.com", idp.token(t, now, "sub-ada", nil), "")))
 
 	refusals := []struct {

@@ -125,7 +125,7 @@ func (e *env) login(t *testing.T, identifier, pw string) (identity.Session, stri
 	t.Helper()
 	v := must[identity.Verification](t, "VerifyCredential")(e.svc.VerifyCredential(ctx, identity.VerifyInput{
 		Type: identity.Password, Identifier: identifier, Password: pw}))
-	ses, token, err := e.svc.CreateSession(ctx, v.Ticket, time.Hour)
+	ses, token, err := e.svc.CreateSession(ctx, v, time.Hour)
 	if err != nil {
 		t.Fatalf("CreateSession: %v", err)
 	}
@@ -396,9 +396,9 @@ func testVerifyAndMint(t *testing.T, e *env) {
 		_, err := e.svc.VerifyCredential(ctx, bad)
 		wantErr(t, "verify "+bad.Identifier+"/"+bad.Password, err, identity.ErrInvalidCredential)
 	}
-	_, _, err := e.svc.CreateSession(ctx, v.Ticket, 30*time.Second)
+	_, _, err := e.svc.CreateSession(ctx, v, 30*time.Second)
 	wantErr(t, "ttl under a minute", err, identity.ErrInvalidTTL)
-	ses, token, err := e.svc.CreateSession(ctx, v.Ticket, 2*time.Hour)
+	ses, token, err := e.svc.CreateSession(ctx, v, 2*time.Hour)
 	if err != nil || ses.UserID != u.ID || ses.CredentialID != c.ID || ses.RevokedAt != nil || len(token) < 43 {
 		t.Fatalf("CreateSession = %+v, %q, %v", ses, token, err)
 	}
@@ -420,7 +420,7 @@ func testVerifyAndMint(t *testing.T, e *env) {
 	v2 := must[identity.Verification](t, "VerifyCredential")(e.svc.VerifyCredential(ctx, identity.VerifyInput{
 		Type: identity.Password, Identifier: "mint@example.com", Password: "s3cret"}))
 	must[identity.User](t, "SuspendUser")(e.svc.SuspendUser(ctx, u.ID))
-	_, _, err = e.svc.CreateSession(ctx, v2.Ticket, time.Hour)
+	_, _, err = e.svc.CreateSession(ctx, v2, time.Hour)
 	wantErr(t, "mint for a suspended user", err, identity.ErrUserNotActive)
 	_, err = e.svc.VerifyCredential(ctx, identity.VerifyInput{Type: identity.Password, Identifier: "mint@example.com", Password: "s3cret"})
 	wantErr(t, "verify a suspended user", err, identity.ErrInvalidCredential)
@@ -437,24 +437,34 @@ func testTicketRules(t *testing.T, e *env) {
 			Type: identity.Password, Identifier: "tk@example.com", Password: "pw"}))
 	}
 	v := verify()
-	if _, _, err := e.svc.CreateSession(ctx, v.Ticket, time.Hour); err != nil {
+	// Claimed for another user or credential, it mints nothing and stays
+	// unused.
+	other, otherCred := e.user(t, "tk-other@example.com", "pw")
+	for name, claim := range map[string]identity.Verification{
+		"another user":       {Ticket: v.Ticket, UserID: other.ID, CredentialID: v.CredentialID},
+		"another credential": {Ticket: v.Ticket, UserID: v.UserID, CredentialID: otherCred.ID},
+	} {
+		_, _, err := e.svc.CreateSession(ctx, claim, time.Hour)
+		wantErr(t, "ticket claimed for "+name, err, identity.ErrInvalidTicket)
+	}
+	if _, _, err := e.svc.CreateSession(ctx, v, time.Hour); err != nil {
 		t.Fatal(err)
 	}
-	_, _, err := e.svc.CreateSession(ctx, v.Ticket, time.Hour)
+	_, _, err := e.svc.CreateSession(ctx, v, time.Hour)
 	wantErr(t, "ticket used twice", err, identity.ErrInvalidTicket)
-	_, _, err = e.svc.CreateSession(ctx, "made-up", time.Hour)
+	_, _, err = e.svc.CreateSession(ctx, identity.Verification{Ticket: "made-up"}, time.Hour)
 	wantErr(t, "made-up ticket", err, identity.ErrInvalidTicket)
 
 	old := verify()
 	e.advance(identity.TicketTTL + time.Second)
-	_, _, err = e.svc.CreateSession(ctx, old.Ticket, time.Hour)
+	_, _, err = e.svc.CreateSession(ctx, old, time.Hour)
 	wantErr(t, "expired ticket", err, identity.ErrInvalidTicket)
 
 	// A ticket is bound to its credential: once that credential is revoked,
 	// the ticket mints nothing, even for the same user.
 	v = verify()
 	must[identity.Credential](t, "RevokeCredential")(e.svc.RevokeCredential(ctx, v.CredentialID))
-	_, _, err = e.svc.CreateSession(ctx, v.Ticket, time.Hour)
+	_, _, err = e.svc.CreateSession(ctx, v, time.Hour)
 	wantErr(t, "ticket of a revoked credential", err, identity.ErrCredentialNotActive)
 }
 
@@ -466,7 +476,7 @@ func testMFARequired(t *testing.T, e *env) {
 	if !v.MFARequired {
 		t.Fatal("MFARequired false with a policy in force")
 	}
-	_, _, err := e.svc.CreateSession(ctx, v.Ticket, time.Hour)
+	_, _, err := e.svc.CreateSession(ctx, v, time.Hour)
 	wantErr(t, "mint before MFA", err, identity.ErrMFARequired)
 
 	// In the grace window the policy is not yet in force.
@@ -480,7 +490,7 @@ func testMFARequired(t *testing.T, e *env) {
 	if v.MFARequired {
 		t.Fatal("MFARequired true inside the grace window")
 	}
-	if _, _, err := e.svc.CreateSession(ctx, v.Ticket, time.Hour); err != nil {
+	if _, _, err := e.svc.CreateSession(ctx, v, time.Hour); err != nil {
 		t.Fatalf("mint in grace window: %v", err)
 	}
 	got := must[identity.Policy](t, "GetPolicy")(e.svc.GetPolicy(ctx, u.ID))
@@ -626,7 +636,7 @@ func testConcurrentTicketUse(t *testing.T, e *env) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, _, err := e.svc.CreateSession(ctx, v.Ticket, time.Hour)
+			_, _, err := e.svc.CreateSession(ctx, v, time.Hour)
 			switch {
 			case err == nil:
 				wins.Add(1)
