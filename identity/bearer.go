@@ -2,6 +2,7 @@ package identity
 
 import (
 	"context"
+	"errors"
 	"strings"
 )
 
@@ -52,11 +53,22 @@ func BearerToken(header string) (token string, ok bool) {
 }
 
 // Resolve authenticates a bearer token with the verifier its prefix names,
-// and no other.
-func (s *Service) Resolve(ctx context.Context, token string) (Principal, error) {
+// and no other. address is the client's ("" if unknown): a PAT whose id or
+// secret is wrong costs an Argon2id verification, so such failures are
+// throttled per address, and a flood of made-up PATs cannot keep the
+// hashing pool from sign-ins. (Session and share tokens cost one SHA-256
+// and are 256-bit guesses: not throttled.)
+func (s *Service) Resolve(ctx context.Context, token, address string) (Principal, error) {
 	switch Classify(token) {
 	case KindPAT:
+		at, err := s.limit.Begin("", addressKey(address))
+		if err != nil {
+			return Principal{}, err
+		}
 		p, err := s.VerifyPAT(ctx, token)
+		if errors.Is(err, ErrInvalidToken) {
+			at.Fail(false)
+		}
 		if err != nil {
 			return Principal{}, err
 		}

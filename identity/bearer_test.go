@@ -59,26 +59,29 @@ func TestBearerToken(t *testing.T) {
 func TestLimiter(t *testing.T) {
 	now := time.Unix(1_700_000_000, 0)
 	l := identity.NewLimiter(identity.LimiterConfig{Free: 2, Base: time.Second, Max: time.Minute, MaxKeys: 4, Now: func() time.Time { return now }})
-	fail := func(keys ...string) {
+	begin := func(key string, others ...string) identity.Attempt {
 		t.Helper()
-		if _, err := l.Begin(keys...); err != nil {
-			t.Fatalf("Begin(%q) = %v, want an attempt", keys, err)
+		at, err := l.Begin(key, others...)
+		if err != nil {
+			t.Fatalf("Begin(%q, %q) = %v, want an attempt", key, others, err)
 		}
+		return at
 	}
-	wait := func(keys ...string) time.Duration {
+	fail := func(key string, others ...string) { t.Helper(); begin(key, others...).Fail(true) }
+	wait := func(key string, others ...string) time.Duration {
 		t.Helper()
-		_, err := l.Begin(keys...)
+		_, err := l.Begin(key, others...)
 		rl, ok := err.(*identity.RateLimitError)
 		if !ok {
-			t.Fatalf("Begin(%q) = %v, want a RateLimitError", keys, err)
+			t.Fatalf("Begin(%q, %q) = %v, want a RateLimitError", key, others, err)
 		}
 		return rl.RetryAfter
 	}
 	fail("a")
 	fail("a")
 	fail("a") // the third failure is over the free budget of 2
-	if w := wait("a", "b"); w != time.Second {
-		t.Fatalf("first lock-out %v, want 1s", w)
+	if w := wait("b", "a"); w != time.Second {
+		t.Fatalf("first lock-out %v, want 1s (a locked key refuses as another's companion too)", w)
 	}
 	now = now.Add(time.Second)
 	fail("a")
@@ -93,33 +96,42 @@ func TestLimiter(t *testing.T) {
 		t.Fatalf("lock-out %v, want the 1m cap", w)
 	}
 
-	// Success forgets the first key and refunds the others; a refund takes
-	// back one charged failure and lifts a lock-out it caused.
-	at, err := l.Begin("c", "addr")
-	if err != nil {
-		t.Fatal(err)
+	// The key is charged when the attempt begins, so attempts in flight
+	// count: the third concurrent one is refused before any has ended.
+	at1, at2 := begin("c", "addr"), begin("c", "addr")
+	at3 := begin("c", "addr")
+	wait("c")
+	// Success forgets the key; the address was never charged.
+	at1.Succeed()
+	at2.Succeed()
+	at3.Succeed()
+	for range 3 {
+		begin("c", "addr").Succeed()
 	}
-	at.Succeed()
-	fail("addr")
-	fail("addr")
-	at, err = l.Begin("c", "addr")
-	if err != nil {
-		t.Fatalf("after a success the address has two failures, yet: %v", err)
+	// A failure charges the address; one that was not the key's fault
+	// refunds the key.
+	for range 2 {
+		begin("d", "addr").Fail(false)
 	}
-	wait("addr") // the charge of the attempt in flight locks it out
+	begin("d", "addr").Fail(false)
+	wait("e", "addr")
+	if _, err := l.Begin("d"); err != nil {
+		t.Fatalf("failures that were not the key's fault locked it: %v", err)
+	}
+	// A refund takes a charge back and lifts a lock-out it caused.
+	fail("f")
+	fail("f")
+	at := begin("f")
+	wait("f")
 	at.Refund()
-	if _, err := l.Begin("addr"); err != nil {
-		t.Fatalf("a refunded attempt still counts: %v", err)
-	}
+	begin("f")
 
 	// A key quiet for longer than Max starts afresh.
 	fail("b")
 	fail("b")
 	now = now.Add(2 * time.Minute)
 	fail("b")
-	if _, err := l.Begin("b"); err != nil {
-		t.Fatalf("a failure after a quiet spell counted old ones: %v", err)
-	}
+	begin("b")
 	// The table stays bounded under a flood of distinct keys.
 	for i := range 1000 {
 		fail(string(rune('A' + i)))

@@ -90,8 +90,7 @@ func (s *Service) VerifyMFA(ctx context.Context, user UUID, proof MFAProof, sess
 	if sessionID.IsZero() && ticket == "" {
 		return MFAResult{}, ErrInvalidInput.With("a session or a verification ticket is required")
 	}
-	userKey := throttleKey("mfa", user.Hex())
-	at, err := s.limit.Begin(userKey, addressKey(proof.Address))
+	at, err := s.limit.Begin(throttleKey("mfa", user.Hex()), addressKey(proof.Address))
 	if err != nil {
 		return MFAResult{}, err
 	}
@@ -109,12 +108,11 @@ func (s *Service) VerifyMFA(ctx context.Context, user UUID, proof MFAProof, sess
 	switch {
 	case err == nil:
 		at.Succeed()
-	case wrongProof(err): // counts against the user and the address
 	case tuples.KindOf(err) == tuples.Unauthenticated:
 		// A bad ticket, session or challenge says nothing about the user's
 		// factors: only the address pays, so a stranger who knows a user's
 		// id cannot lock that user out.
-		at.Refund(userKey)
+		at.Fail(wrongProof(err))
 	default:
 		at.Refund()
 	}

@@ -61,18 +61,21 @@ func NewLimiter(cfg LimiterConfig) *Limiter {
 	return &Limiter{cfg: cfg, keys: map[string]*attempts{}}
 }
 
-// Begin starts an attempt on the keys ("" is ignored). If any key is
-// locked out it returns a *RateLimitError with the longest wait among them.
-// Otherwise the attempt counts as a failure of every key at once, before
-// any work is done, so concurrent attempts cannot all pass the check before
-// the first of them has failed: at most Free+1 run before a lock-out. End
-// it with Attempt.Succeed or Attempt.Refund; a failure needs no call.
-func (l *Limiter) Begin(keys ...string) (Attempt, error) {
+// Begin starts an attempt against key (an identifier, a user), checked
+// together with the other keys (a client address); "" is ignored. If any of
+// them is locked out it returns a *RateLimitError with the longest wait.
+// Otherwise key is charged a failure at once, before any work, so
+// concurrent guesses against one key cannot all pass the check before the
+// first has failed: at most Free+1 run before a lock-out. The other keys
+// are charged only when the attempt fails, so a backend that signs many
+// users in from one address at once is not throttled by its own
+// concurrency. End the attempt with Succeed, Fail or Refund.
+func (l *Limiter) Begin(key string, others ...string) (Attempt, error) {
 	now := l.cfg.Now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	var wait time.Duration
-	for _, k := range keys {
+	for _, k := range append([]string{key}, others...) {
 		if a := l.keys[k]; k != "" && a != nil && a.until.After(now) {
 			wait = max(wait, a.until.Sub(now))
 		}
@@ -80,14 +83,10 @@ func (l *Limiter) Begin(keys ...string) (Attempt, error) {
 	if wait > 0 {
 		return Attempt{}, &RateLimitError{RetryAfter: wait}
 	}
-	at := Attempt{l: l}
-	for _, k := range keys {
-		if k != "" {
-			l.chargeLocked(k, now)
-			at.keys = append(at.keys, k)
-		}
+	if key != "" {
+		l.chargeLocked(key, now)
 	}
-	return at, nil
+	return Attempt{l: l, key: key, others: others}, nil
 }
 
 // chargeLocked counts a failure against key, locking it out once it has
@@ -112,45 +111,56 @@ func (l *Limiter) chargeLocked(k string, now time.Time) {
 	}
 }
 
-// Attempt is one throttled attempt, counted as a failure until it says
-// otherwise. The zero Attempt does nothing.
+// Attempt is one throttled attempt. The zero Attempt does nothing.
 type Attempt struct {
-	l    *Limiter
-	keys []string
+	l      *Limiter
+	key    string
+	others []string
 }
 
-// Succeed ends an attempt that proved its first key (an identifier, a
-// user): that key's failures are forgotten, and the failure charged to the
-// others (an address) is taken back. An address never gets a clean slate
-// from one success.
+// Succeed ends an attempt that proved its key: the key's failures are
+// forgotten. An address never gets a clean slate from one success.
 func (a Attempt) Succeed() {
-	if len(a.keys) == 0 {
+	if a.l == nil || a.key == "" {
 		return
 	}
 	a.l.mu.Lock()
-	delete(a.l.keys, a.keys[0])
+	delete(a.l.keys, a.key)
 	a.l.mu.Unlock()
-	a.Refund(a.keys[1:]...)
 }
 
-// Refund takes back the failure charged to the given keys of the attempt,
-// or to all of them when none is given: the attempt proved nothing about
-// them (the server was busy, or the failure was not a wrong proof).
-func (a Attempt) Refund(keys ...string) {
+// Fail ends a failed attempt: the other keys are charged a failure, and the
+// key keeps its own if keyAtFault (a wrong proof for it), or gets it back
+// (a failure that says nothing about it, such as a bad ticket).
+func (a Attempt) Fail(keyAtFault bool) {
 	if a.l == nil {
 		return
 	}
-	if len(keys) == 0 {
-		keys = a.keys
+	if !keyAtFault {
+		a.Refund()
+	}
+	now := a.l.cfg.Now()
+	a.l.mu.Lock()
+	defer a.l.mu.Unlock()
+	for _, k := range a.others {
+		if k != "" {
+			a.l.chargeLocked(k, now)
+		}
+	}
+}
+
+// Refund ends an attempt that proved nothing either way (the server was
+// busy, the request was cancelled): the key gets its failure back.
+func (a Attempt) Refund() {
+	if a.l == nil || a.key == "" {
+		return
 	}
 	a.l.mu.Lock()
 	defer a.l.mu.Unlock()
-	for _, k := range keys {
-		if st := a.l.keys[k]; st != nil && st.failures > 0 {
-			st.failures--
-			if st.failures <= a.l.cfg.Free {
-				st.until = time.Time{}
-			}
+	if st := a.l.keys[a.key]; st != nil && st.failures > 0 {
+		st.failures--
+		if st.failures <= a.l.cfg.Free {
+			st.until = time.Time{}
 		}
 	}
 }

@@ -3,6 +3,7 @@ package identity
 import (
 	"context"
 	"crypto/subtle"
+	"encoding/base64"
 	"errors"
 	"time"
 
@@ -20,18 +21,21 @@ type VerifyInput struct {
 	// Password is a password credential's proof.
 	Password string
 
-	// A passkey's proof is an assertion answering a challenge from
-	// NewSignInChallenge. Origin is the exact origin clientDataJSON must
-	// name: the server's configured origin, never the client's say.
-	Origin      string
+	// ChallengeID names the sign-in challenge (NewSignInChallenge) that a
+	// passkey assertion or an OIDC token's nonce answers.
 	ChallengeID UUID
-	Assertion   webauthn.Assertion
+
+	// A passkey's proof is an assertion answering the challenge. Origin is
+	// the exact origin clientDataJSON must name: the server's configured
+	// origin, never the client's say.
+	Origin    string
+	Assertion webauthn.Assertion
 
 	// IDToken is an OIDC credential's proof: an ID token from a provider
-	// the service is configured to trust. Nonce, when not "", must equal
-	// the token's nonce claim.
+	// the service is configured to trust, whose nonce claim is the
+	// base64url bytes of a NewSignInChallenge challenge (ChallengeID): the
+	// challenge makes the token single-use and bound to this server.
 	IDToken string
-	Nonce   string
 
 	// Address is the client's address, for throttling ("" if unknown).
 	Address string
@@ -61,8 +65,9 @@ type Verification struct {
 //     default) and must not regress the signature counter, and the new
 //     counter is stored with the ticket.
 //   - oidc: the ID token must verify against its issuer's keys (signature,
-//     audience, expiry: identity/oidc) and name the credential's issuer and
-//     subject, and carry Nonce when one is given. A provider whose keys
+//     audience, expiry: identity/oidc), name the credential's issuer and
+//     subject, and carry the challenge as its nonce (the challenge is used
+//     up whatever the outcome, as for a passkey). A provider whose keys
 //     cannot be fetched is oidc.ErrUnavailable (503); without a configured
 //     verifier it is ErrOIDCNotConfigured.
 //
@@ -92,7 +97,8 @@ func (s *Service) VerifyCredential(ctx context.Context, in VerifyInput) (Verific
 	switch {
 	case err == nil:
 		at.Succeed()
-	case tuples.KindOf(err) == tuples.Unauthenticated: // a wrong proof: it stays a failure
+	case tuples.KindOf(err) == tuples.Unauthenticated:
+		at.Fail(true)
 	default:
 		at.Refund() // busy, unavailable, cancelled: nothing was proved either way
 	}
@@ -132,9 +138,10 @@ func (s *Service) verifyPassword(ctx context.Context, in VerifyInput) (Verificat
 }
 
 // NewSignInChallenge issues a single-use challenge, valid ChallengeTTL, for
-// a passkey sign-in: it belongs to no user, since nobody is known yet (A10:
-// the spec has no route for it). rpID, when not "", must be the RP ID of the
-// passkey that answers it.
+// a passkey or OIDC sign-in: it belongs to no user, since nobody is known
+// yet (A10, A11: the spec has no route for it). A passkey signs it; an OIDC
+// client sends it, base64url, as the nonce of its authentication request.
+// rpID, when not "", must be the RP ID of the passkey that answers it.
 func (s *Service) NewSignInChallenge(ctx context.Context, rpID string) (Challenge, error) {
 	if rpID != "" {
 		if err := checkRPID(rpID); err != nil {
@@ -153,14 +160,11 @@ func (s *Service) verifyPasskey(ctx context.Context, in VerifyInput) (Verificati
 		return Verification{}, ErrInvalidInput.With("origin is required to verify a passkey")
 	}
 	return s.ticketFor(ctx, func(ctx context.Context, tx Tx) (Credential, error) {
-		ch, err := tx.TakeChallenge(ctx, in.ChallengeID)
-		switch {
-		case errors.Is(err, ErrChallengeNotFound):
-			return Credential{}, ErrInvalidCredential
-		case err != nil:
+		ch, err := s.takeSignInChallenge(ctx, tx, in.ChallengeID)
+		if err != nil {
 			return Credential{}, err
-		case !ch.UserID.IsZero() || !ch.FactorID.IsZero() || !s.clock().Before(ch.ExpiresAt),
-			in.Identifier == "" || len(in.Identifier) > maxCredentialID:
+		}
+		if in.Identifier == "" {
 			return Credential{}, ErrInvalidCredential
 		}
 		c, err := tx.ActiveCredential(ctx, Passkey, in.Identifier)
@@ -180,6 +184,21 @@ func (s *Service) verifyPasskey(ctx context.Context, in VerifyInput) (Verificati
 		c.PasskeySignCount, c.UpdatedAt = n, s.clock()
 		return c, tx.PutCredential(ctx, c)
 	})
+}
+
+// takeSignInChallenge uses up a sign-in challenge: one that exists, belongs
+// to no user and has not expired, or ErrInvalidCredential.
+func (s *Service) takeSignInChallenge(ctx context.Context, tx Tx, id UUID) (Challenge, error) {
+	ch, err := tx.TakeChallenge(ctx, id)
+	switch {
+	case errors.Is(err, ErrChallengeNotFound):
+		return Challenge{}, ErrInvalidCredential
+	case err != nil:
+		return Challenge{}, err
+	case !ch.UserID.IsZero() || !ch.FactorID.IsZero() || !s.clock().Before(ch.ExpiresAt):
+		return Challenge{}, ErrInvalidCredential
+	}
+	return ch, nil
 }
 
 // ticketFor runs check in a transaction and, if it returns a credential
@@ -246,10 +265,16 @@ func (s *Service) verifyOIDC(ctx context.Context, in VerifyInput) (Verification,
 		return Verification{}, ErrInvalidCredential
 	case err != nil:
 		return Verification{}, err // the provider's keys are out of reach, or ctx ended
-	case in.Nonce != "" && subtle.ConstantTimeCompare([]byte(claims.Nonce), []byte(in.Nonce)) != 1:
-		return Verification{}, ErrInvalidCredential
 	}
 	return s.ticketFor(ctx, func(ctx context.Context, tx Tx) (Credential, error) {
+		ch, err := s.takeSignInChallenge(ctx, tx, in.ChallengeID)
+		if err != nil {
+			return Credential{}, err
+		}
+		nonce := base64.RawURLEncoding.EncodeToString(ch.Bytes)
+		if subtle.ConstantTimeCompare([]byte(claims.Nonce), []byte(nonce)) != 1 {
+			return Credential{}, ErrInvalidCredential
+		}
 		c, err := tx.ActiveCredential(ctx, OIDC, in.Identifier)
 		if err != nil {
 			return Credential{}, err

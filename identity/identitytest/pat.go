@@ -17,6 +17,7 @@ var patTests = []suiteTest{
 	{"PATList", testPATList},
 	{"PATCascades", testPATCascades},
 	{"BootstrapAdmin", testBootstrapAdmin},
+	{"PATThrottle", testPATThrottle},
 }
 
 func (e *env) pat(t *testing.T, user identity.UUID, name string, expires *time.Time) (identity.PAT, string) {
@@ -232,7 +233,7 @@ func testPATCascades(t *testing.T, e *env) {
 	}
 	_, err := e.svc.VerifyPAT(ctx, token)
 	wantErr(t, "PAT of a revoked user", err, identity.ErrPATRevoked)
-	pr, err := e.svc.Resolve(ctx, token)
+	pr, err := e.svc.Resolve(ctx, token, "")
 	if !errors.Is(err, identity.ErrPATRevoked) || pr.Kind != "" {
 		t.Fatalf("Resolve(revoked PAT) = %+v, %v", pr, err)
 	}
@@ -274,4 +275,40 @@ func testBootstrapAdmin(t *testing.T, e *env) {
 	}
 	_, _, err = e.svc.BootstrapAdmin(ctx, "", "pw")
 	wantErr(t, "empty identifier", err, identity.ErrInvalidInput)
+}
+
+// Made-up PATs cost an Argon2id verification each, so one address gets a
+// few and is then rate-limited; another address, and a real token from the
+// throttled one once its lock-out ends, still work.
+func testPATThrottle(t *testing.T, e *env) {
+	u, _ := e.user(t, "pat-throttle@example.com", "pw")
+	_, token := e.pat(t, u.ID, "ci", nil)
+	fake := func(i int) string {
+		return tuples.FormatID("pat", tuples.NewUUID()) + "_" + strings.Repeat(string(rune('a'+i%26)), 43)
+	}
+	var err error
+	var rl *identity.RateLimitError
+	n := 0
+	for ; n < 20 && !errors.As(err, &rl); n++ {
+		_, err = e.svc.Resolve(ctx, fake(n), "198.51.100.4")
+		if err != nil && !errors.As(err, &rl) && !errors.Is(err, identity.ErrInvalidToken) {
+			t.Fatalf("made-up PAT %d: %v", n, err)
+		}
+	}
+	if !errors.As(err, &rl) || n > 7 {
+		t.Fatalf("after %d made-up PATs from one address: err = %v, want a rate limit within 6", n, err)
+	}
+	if _, err := e.svc.Resolve(ctx, fake(0), "198.51.100.5"); !errors.Is(err, identity.ErrInvalidToken) {
+		t.Fatalf("another address: %v, want invalid token", err)
+	}
+	// Valid tokens from a healthy address are not charged at all.
+	for range 10 {
+		if _, err := e.svc.Resolve(ctx, token, "198.51.100.6"); err != nil {
+			t.Fatalf("a valid PAT: %v", err)
+		}
+	}
+	e.advance(rl.RetryAfter + time.Second)
+	if _, err := e.svc.Resolve(ctx, token, "198.51.100.4"); err != nil {
+		t.Fatalf("a valid PAT after the lock-out: %v", err)
+	}
 }

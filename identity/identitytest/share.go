@@ -134,7 +134,7 @@ func testResolveRouting(t *testing.T, e *env) {
 		token string
 		kind  identity.PrincipalKind
 	}{{sesToken, identity.KindSession}, {patToken, identity.KindPAT}, {shrToken, identity.KindShare}} {
-		p, err := e.svc.Resolve(ctx, tc.token)
+		p, err := e.svc.Resolve(ctx, tc.token, "")
 		if err != nil || p.Kind != tc.kind {
 			t.Fatalf("Resolve(%s token) = %+v, %v", tc.kind, p.Kind, err)
 		}
@@ -146,8 +146,8 @@ func testResolveRouting(t *testing.T, e *env) {
 		}
 	}
 	// No fall-through: a session token dressed as a PAT fails as a PAT.
-	_, err := e.svc.Resolve(ctx, "pat_"+sesToken)
+	_, err := e.svc.Resolve(ctx, "pat_"+sesToken, "")
 	wantErr(t, "session token with a pat_ prefix", err, identity.ErrTokenFormat)
-	_, err = e.svc.Resolve(ctx, identity.SharePrefix+sesToken)
+	_, err = e.svc.Resolve(ctx, identity.SharePrefix+sesToken, "")
 	wantErr(t, "session token with a shr_ prefix", err, identity.ErrInvalidShareToken)
 }

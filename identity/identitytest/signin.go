@@ -238,7 +238,7 @@ func (p *testIdP) verifier(t *testing.T, now func() time.Time) *oidc.Verifier {
 func (p *testIdP) token(t *testing.T, now time.Time, sub string, edit func(map[string]any)) string {
 	t.Helper()
 	claims := map[string]any{"iss": p.srv.URL, "sub": sub, "aud": oidcAudience,
-		"iat": now.Unix(), "exp": now.Add(time.Hour).Unix(), "nonce": "n-1"}
+		"iat": now.Unix(), "exp": now.Add(time.Hour).Unix()}
 	if edit != nil {
 		edit(claims)
 	}
@@ -274,64 +274,79 @@ func testOIDCSignIn(t *testing.T, e *env) {
 	must[identity.Credential](t, "CreateCredential(oidc other)")(svc.CreateCredential(ctx, identity.NewCredential{
 		UserID: other.ID, Type: identity.OIDC, Identifier: "bob@example.com", OIDCIssuer: idp.srv.URL, OIDCSubject: "sub-bob"}))
 
-	in := func(ident, tok, nonce string) identity.VerifyInput {
-		return identity.VerifyInput{Type: identity.OIDC, Identifier: ident, IDToken: tok, Nonce: nonce}
+	// signIn answers a fresh sign-in challenge with a token for sub whose
+	// nonce is the challenge; edit changes the claims first.
+	signIn := func(ident, sub string, edit func(map[string]any)) identity.VerifyInput {
+		ch := must[identity.Challenge](t, "NewSignInChallenge")(svc.NewSignInChallenge(ctx, ""))
+		tok := idp.token(t, e.mfaNow(), sub, func(c map[string]any) {
+			c["nonce"] = base64.RawURLEncoding.EncodeToString(ch.Bytes)
+			if edit != nil {
+				edit(c)
+			}
+		})
+		return identity.VerifyInput{Type: identity.OIDC, Identifier: ident, IDToken: tok, ChallengeID: ch.ID}
 	}
-	now := e.mfaNow()
-	v := must[identity.Verification](t, "VerifyCredential(oidc)")(svc.VerifyCredential(ctx, in("ada@example.com", idp.token(t, now, "sub-ada", nil), "n-1")))
+	good := signIn("ada@example.com", "sub-ada", nil)
+	v := must[identity.Verification](t, "VerifyCredential(oidc)")(svc.VerifyCredential(ctx, good))
 	if v.UserID != u.ID || v.CredentialID != c.ID || v.Ticket == "" {
 		t.Fatalf("verification %+v", v)
 	}
 	must2[identity.Session, string](t, "CreateSession")(svc.CreateSession(ctx, v, time.Hour))
-	must[identity.Verification](t, "VerifyCredential(no nonce asked)")(svc.VerifyCredential(ctx, in("ada@example.com", idp.token(t, now, "sub-ada", nil), "")))
 
 	refusals := []struct {
 		name string
-		in   func(now time.Time) identity.VerifyInput
+		in   func() identity.VerifyInput
 	}{
-		{"another subject's token", func(now time.Time) identity.VerifyInput {
-			return in("ada@example.com", idp.token(t, now, "sub-bob", nil), "")
+		{"the same token again", func() identity.VerifyInput { return good }},
+		{"another subject's token", func() identity.VerifyInput { return signIn("ada@example.com", "sub-bob", nil) }},
+		{"another challenge's nonce", func() identity.VerifyInput {
+			in := signIn("ada@example.com", "sub-ada", nil)
+			in.ChallengeID = signIn("ada@example.com", "sub-ada", nil).ChallengeID
+			return in
 		}},
-		{"wrong nonce", func(now time.Time) identity.VerifyInput {
-			return in("ada@example.com", idp.token(t, now, "sub-ada", nil), "n-2")
+		{"no nonce", func() identity.VerifyInput {
+			return signIn("ada@example.com", "sub-ada", func(c map[string]any) { delete(c, "nonce") })
 		}},
-		{"wrong audience", func(now time.Time) identity.VerifyInput {
-			return in("ada@example.com", idp.token(t, now, "sub-ada", func(c map[string]any) { c["aud"] = "someone-else" }), "")
+		{"wrong audience", func() identity.VerifyInput {
+			return signIn("ada@example.com", "sub-ada", func(c map[string]any) { c["aud"] = "someone-else" })
 		}},
-		{"expired", func(now time.Time) identity.VerifyInput {
-			return in("ada@example.com", idp.token(t, now, "sub-ada", func(c map[string]any) { c["exp"] = now.Add(-time.Hour).Unix() }), "")
+		{"expired", func() identity.VerifyInput {
+			return signIn("ada@example.com", "sub-ada", func(c map[string]any) { c["exp"] = e.mfaNow().Add(-time.Hour).Unix() })
 		}},
-		{"unknown issuer", func(now time.Time) identity.VerifyInput {
-			return in("ada@example.com", idp.token(t, now, "sub-ada", func(c map[string]any) { c["iss"] = "https://idp.example" }), "")
+		{"unknown issuer", func() identity.VerifyInput {
+			return signIn("ada@example.com", "sub-ada", func(c map[string]any) { c["iss"] = "https://idp.example" })
 		}},
-		{"tampered", func(now time.Time) identity.VerifyInput {
-			return in("ada@example.com", idp.token(t, now, "sub-ada", nil)+"x", "")
+		{"tampered", func() identity.VerifyInput {
+			in := signIn("ada@example.com", "sub-ada", nil)
+			in.IDToken += "x"
+			return in
 		}},
-		{"not a token", func(time.Time) identity.VerifyInput { return in("ada@example.com", "garbage", "") }},
-		{"unknown identifier", func(now time.Time) identity.VerifyInput {
-			return in("nobody@example.com", idp.token(t, now, "sub-ada", nil), "")
+		{"not a token", func() identity.VerifyInput {
+			in := signIn("ada@example.com", "sub-ada", nil)
+			in.IDToken = "garbage"
+			return in
 		}},
+		{"unknown identifier", func() identity.VerifyInput { return signIn("nobody@example.com", "sub-ada", nil) }},
 	}
 	for _, tc := range refusals {
-		_, err := svc.VerifyCredential(ctx, tc.in(e.mfaNow()))
+		_, err := svc.VerifyCredential(ctx, tc.in())
 		wantErr(t, tc.name, err, identity.ErrInvalidCredential)
 		e.advance(16 * time.Minute) // let the identifier's throttle forget it
 	}
-	now = e.mfaNow()
 	must[identity.Credential](t, "SuspendCredential")(svc.SuspendCredential(ctx, c.ID))
-	_, err := svc.VerifyCredential(ctx, in("ada@example.com", idp.token(t, now, "sub-ada", nil), ""))
+	_, err := svc.VerifyCredential(ctx, signIn("ada@example.com", "sub-ada", nil))
 	wantErr(t, "suspended credential", err, identity.ErrInvalidCredential)
 
 	// Without a verifier OIDC sign-in is off, and says so.
-	_, err = e.svc.VerifyCredential(ctx, in("bob@example.com", idp.token(t, now, "sub-bob", nil), ""))
+	_, err = e.svc.VerifyCredential(ctx, signIn("bob@example.com", "sub-bob", nil))
 	wantErr(t, "no verifier", err, identity.ErrOIDCNotConfigured)
 
 	// A provider that cannot be reached is unavailable, not a wrong proof.
 	down := newTestIdP(t)
 	downSvc := identity.NewService(e.store, identity.Config{Hasher: hasher, Now: e.mfaNow, OIDC: down.verifier(t, e.mfaNow)})
-	tok := down.token(t, now, "sub-bob", nil)
+	tok := down.token(t, e.mfaNow(), "sub-bob", nil)
 	down.srv.Close()
-	_, err = downSvc.VerifyCredential(ctx, in("bob@example.com", tok, ""))
+	_, err = downSvc.VerifyCredential(ctx, identity.VerifyInput{Type: identity.OIDC, Identifier: "bob@example.com", IDToken: tok})
 	if tuples.KindOf(err) != tuples.Unavailable {
 		t.Fatalf("provider down: err = %v, want kind unavailable", err)
 	}

@@ -67,9 +67,9 @@
 // Claims.Issuer is the normalized configured issuer. iat is optional (the
 // spec's proof carries nothing to bound token age, so it is only checked not
 // to be in the future); at_hash, acr and auth_time are not checked. The
-// nonce claim is returned, not checked: identity compares it when the proof
-// carries a nonce (our extension of the bare id_token proof); without one,
-// replay within a token's lifetime is possible.
+// nonce claim is returned, not checked: identity requires it to be a
+// server-issued, single-use sign-in challenge, so a token cannot be
+// replayed.
 // email_verified counts as true only when it is true or the string "true".
 //
 // # Errors
