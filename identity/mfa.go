@@ -65,8 +65,8 @@ var (
 	// user, already has this credential ID. Stores return it from PutFactor.
 	ErrDuplicateWebAuthnCredential = e(tuples.Precondition, "precondition.duplicate_webauthn_credential", "this WebAuthn credential is already enrolled")
 	// ErrFactorSingleton: a second active TOTP or recovery factor for a
-	// user (MFA-3). The service never asks for one; stores return it from
-	// PutFactor as a backstop.
+	// user (MFA-3): reinstating a factor beside an active one of its type.
+	// Stores also return it from PutFactor as a backstop.
 	ErrFactorSingleton = e(tuples.Conflict, "conflict.active_singleton_exists", "the user already has an active factor of this type")
 )
 
@@ -85,14 +85,10 @@ func webauthnError(err error, kind tuples.Kind) error {
 	return &tuples.Error{Kind: kind, Code: f.Code(), Msg: msg}
 }
 
-// challengeFailure is the failure of an unknown, used, expired or foreign
-// challenge.
-func challengeFailure(kind tuples.Kind) error {
-	if kind == ErrChallengeNotFound.Kind {
-		return ErrChallengeNotFound
-	}
-	return &tuples.Error{Kind: kind, Code: ErrChallengeNotFound.Code, Msg: ErrChallengeNotFound.Msg}
-}
+// errConfirmChallenge is an enrolment confirmed against an unknown, used,
+// expired or foreign challenge: ErrChallengeNotFound's code, as a
+// confirmation failure (409).
+var errConfirmChallenge = &tuples.Error{Kind: tuples.Precondition, Code: ErrChallengeNotFound.Code, Msg: ErrChallengeNotFound.Msg}
 
 // EnrollInput is an enrolMfaFactor request.
 type EnrollInput struct {
@@ -406,11 +402,11 @@ func (s *Service) confirmWebAuthn(ctx context.Context, tx Tx, f *Factor, in Conf
 	c, err := tx.TakeChallenge(ctx, f.ID)
 	switch {
 	case errors.Is(err, ErrChallengeNotFound):
-		return challengeFailure(tuples.Precondition), nil
+		return errConfirmChallenge, nil
 	case err != nil:
 		return nil, err
 	case c.UserID != f.UserID || c.FactorID != f.ID || !now.Before(c.ExpiresAt):
-		return challengeFailure(tuples.Precondition), nil
+		return errConfirmChallenge, nil
 	}
 	cred, err := webauthn.VerifyRegistration(
 		webauthn.Attestation{ClientDataJSON: in.ClientDataJSON, AttestationObject: in.AttestationObject},
@@ -523,13 +519,7 @@ func (s *Service) GetFactor(ctx context.Context, id UUID) (Factor, error) {
 }
 
 func (s *Service) getFactor(ctx context.Context, id UUID) (Factor, error) {
-	var f Factor
-	err := s.view(ctx, func(tx Tx) error {
-		var err error
-		f, err = tx.Factor(ctx, id)
-		return err
-	})
-	return f, err
+	return read(ctx, s, func(tx Tx) (Factor, error) { return tx.Factor(ctx, id) })
 }
 
 // ListFactors lists a user's active and unexpired pending factors in id

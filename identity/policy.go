@@ -3,6 +3,8 @@ package identity
 import (
 	"context"
 	"time"
+
+	"github.com/flametrench/server/tuples"
 )
 
 // GetPolicy returns the user's MFA policy. A user who never had one has
@@ -34,8 +36,12 @@ func (s *Service) SetPolicy(ctx context.Context, user UUID, required bool, grace
 	}
 	p := Policy{UserID: user, Required: required, GraceUntil: graceUntil, UpdatedAt: s.clock()}
 	err := s.update(ctx, func(tx Tx) error {
-		if _, err := tx.User(ctx, user); err != nil {
+		u, err := tx.User(ctx, user)
+		if err != nil {
 			return err
+		}
+		if u.Status == Revoked {
+			return ErrAlreadyTerminal.With("usr %s is revoked", tuples.FormatID("usr", user))
 		}
 		return tx.PutPolicy(ctx, p)
 	})

@@ -2,6 +2,8 @@ package identity_test
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,6 +13,7 @@ import (
 	"github.com/flametrench/server/identity/memory"
 	"github.com/flametrench/server/identity/password"
 	"github.com/flametrench/server/identity/recovery"
+	"github.com/flametrench/server/tuples"
 	tuplesmemory "github.com/flametrench/server/tuples/memory"
 )
 
@@ -81,6 +84,34 @@ func TestRecoveryVerifyCostIsConstant(t *testing.T) {
 	for what, n := range costs {
 		if n != recovery.Count {
 			t.Errorf("%s: %v Argon2id computations, want %d", what, n, recovery.Count)
+		}
+	}
+}
+
+// A PAT whose id names no token costs one Argon2id verification, like one
+// whose secret is wrong (ADR 0016 audit H2): the time does not tell which.
+func TestPATVerifyCostIsConstant(t *testing.T) {
+	ctx := context.Background()
+	reg := prometheus.NewRegistry()
+	svc := identity.NewService(memory.New(tuplesmemory.New()), identity.Config{Hasher: password.NewPool(password.PoolConfig{Registerer: reg})})
+	u, err := svc.CreateUser(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, token, err := svc.CreatePAT(ctx, identity.NewPAT{UserID: u.ID, Name: "ci", Scope: []string{"check"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret := token[strings.LastIndexByte(token, '_')+1:]
+	wrongSecret := token[:len(token)-len(secret)] + strings.Repeat("A", len(secret))
+	unknownID := tuples.FormatID("pat", tuples.NewUUID()) + "_" + secret
+	for what, tok := range map[string]string{"unknown id": unknownID, "wrong secret": wrongSecret} {
+		before := argonRuns(t, reg)
+		if _, err := svc.VerifyPAT(ctx, tok); !errors.Is(err, identity.ErrInvalidToken) {
+			t.Fatalf("%s: %v, want invalid token", what, err)
+		}
+		if n := argonRuns(t, reg) - before; n != 1 {
+			t.Errorf("%s: %v Argon2id computations, want 1", what, n)
 		}
 	}
 }

@@ -42,7 +42,7 @@ func (s *Service) CreateShare(ctx context.Context, in NewShare) (Share, string, 
 	if err := tuples.CheckRelation(in.Relation); err != nil {
 		return Share{}, "", err
 	}
-	if in.ExpiresIn <= 0 || in.ExpiresIn > MaxShareLifetime {
+	if in.ExpiresIn < time.Second || in.ExpiresIn > MaxShareLifetime {
 		return Share{}, "", ErrShareLifetime // A22: a format error, as security.md and both SDKs have it
 	}
 	secret, _ := newSecret()

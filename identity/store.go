@@ -14,8 +14,11 @@ import (
 type Store interface {
 	// Update runs fn in one transaction and commits it if fn returns nil;
 	// otherwise nothing fn did is kept and fn's error is returned unchanged.
-	// Rows fn reads are locked against concurrent Updates until the end, so
-	// read-check-write in fn is safe (single-use consumption relies on it).
+	// Rows fn reads by key (the single-row getters: User, Credential,
+	// Ticket, Factor, PAT, Share, …) are locked against concurrent Updates
+	// until the end, so read-check-write on them is safe (single-use
+	// consumption relies on it). Listings take no lock: a rule that counts
+	// rows must lock a row they share (the user's) first.
 	// rev is the tuple revision the transaction committed, or 0 if it wrote
 	// no tuple.
 	Update(ctx context.Context, fn func(Tx) error) (rev uint64, err error)

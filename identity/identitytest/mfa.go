@@ -39,6 +39,7 @@ var mfaTests = []suiteTest{
 	{"MFASuspendReinstate", testMFASuspendReinstate},
 	{"MFAThrottleByAddress", testMFAThrottleByAddress},
 	{"ThrottleConcurrent", testThrottleConcurrent},
+	{"MFATOTPConcurrent", testMFATOTPConcurrent},
 }
 
 const (

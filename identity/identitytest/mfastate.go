@@ -75,6 +75,10 @@ func testMFASuspendReinstate(t *testing.T, e *env) {
 	wantErr(t, "reinstate a revoked factor", err, identity.ErrAlreadyTerminal)
 	_, err = e.svc.SuspendFactor(ctx, identity.UUID{})
 	wantErr(t, "suspend a missing factor", err, identity.ErrFactorNotFound)
+
+	must[identity.User](t, "RevokeUser")(e.svc.RevokeUser(ctx, u.ID))
+	_, err = e.svc.SetPolicy(ctx, u.ID, true, nil)
+	wantErr(t, "set the policy of a revoked user", err, identity.ErrAlreadyTerminal)
 }
 
 // Wrong codes are throttled per address too: spreading guesses over many
@@ -137,5 +141,39 @@ func testThrottleConcurrent(t *testing.T, e *env) {
 		if c := checked.Load(); c > 6 || c+limited.Load() != n {
 			t.Errorf("%s: %d concurrent guesses checked, %d rate-limited; want at most 6 checked, the rest limited", name, c, limited.Load())
 		}
+	}
+}
+
+// One TOTP code sent several times at once is accepted exactly once.
+func testMFATOTPConcurrent(t *testing.T, e *env) {
+	u := must[identity.User](t, "CreateUser")(e.svc.CreateUser(ctx, nil))
+	_, secret, _ := e.confirmedTOTP(t, u.ID)
+	e.advance(30 * time.Second)
+	code := totpCode(t, secret, e.mfaAlign())
+	const n = 5 // within the throttle's free budget
+	var wg sync.WaitGroup
+	var ok, replayed atomic.Int32
+	errs := make(chan error, n)
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			switch _, err := e.verifyTOTP(u.ID, code); {
+			case err == nil:
+				ok.Add(1)
+			case errors.Is(err, identity.ErrMFACodeReplayed):
+				replayed.Add(1)
+			default:
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Errorf("concurrent use of one code: %v", err)
+	}
+	if ok.Load() != 1 || replayed.Load() != n-1 {
+		t.Fatalf("%d of %d concurrent uses of one code succeeded (%d replayed), want exactly 1", ok.Load(), n, replayed.Load())
 	}
 }

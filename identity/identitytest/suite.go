@@ -331,10 +331,16 @@ func testCredentialLifecycle(t *testing.T, e *env) {
 	if got := must[identity.Credential](t, "ReinstateCredential")(e.svc.ReinstateCredential(ctx, c.ID)); got.Status != identity.Active {
 		t.Fatalf("ReinstateCredential status %s", got.Status)
 	}
-	e.login(t, "grace@example.com", "pw-1")
+	live, liveToken := e.login(t, "grace@example.com", "pw-1")
 	rev := must[identity.Credential](t, "RevokeCredential")(e.svc.RevokeCredential(ctx, c.ID))
 	if rev.Status != identity.Revoked {
 		t.Fatalf("RevokeCredential status %s", rev.Status)
+	}
+	if got := must[identity.Session](t, "GetSession")(e.svc.GetSession(ctx, live.ID)); got.RevokedAt == nil {
+		t.Fatal("revoking the credential left its session live")
+	}
+	if _, err := e.svc.Authenticate(ctx, liveToken); err == nil {
+		t.Fatal("a session of a revoked credential still authenticates")
 	}
 	_, err = e.svc.RevokeCredential(ctx, c.ID)
 	wantErr(t, "revoke twice", err, identity.ErrAlreadyTerminal)

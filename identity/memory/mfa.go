@@ -22,8 +22,22 @@ func cloneFactor(f identity.Factor) identity.Factor {
 	return f
 }
 
-// challengeSweep is how many challenges a PutChallenge looks at for expiry.
-const challengeSweep = 32
+// sweepSample is how many rows a sweep looks at.
+const sweepSample = 32
+
+// sweep deletes the expired among a bounded sample of m's rows. A map's
+// iteration order is random, so repeated sweeps reach every row.
+func sweep[K comparable, V any](t *tx, m map[K]V, expired func(V) bool) {
+	seen := 0
+	for k, v := range m {
+		if expired(v) {
+			del(t, m, k)
+		}
+		if seen++; seen == sweepSample {
+			return
+		}
+	}
+}
 
 func cloneChallenge(c identity.Challenge) identity.Challenge {
 	c.Bytes = slices.Clone(c.Bytes)
@@ -90,15 +104,9 @@ func (t *tx) PutChallenge(_ context.Context, c identity.Challenge) error {
 	// looking at a bounded sample keeps every put cheap however many
 	// challenges a flood of sign-in attempts left behind, and the map
 	// shrinks back once the flood ends.
-	seen := 0
-	for id, old := range t.s.challenges {
-		if old.ExpiresAt.Before(c.ExpiresAt.Add(-2 * identity.ChallengeTTL)) {
-			del(t, t.s.challenges, id)
-		}
-		if seen++; seen == challengeSweep {
-			break
-		}
-	}
+	sweep(t, t.s.challenges, func(old identity.Challenge) bool {
+		return old.ExpiresAt.Before(c.ExpiresAt.Add(-2 * identity.ChallengeTTL))
+	})
 	set(t, t.s.challenges, c.ID, cloneChallenge(c))
 	return nil
 }

@@ -343,13 +343,9 @@ func (t *tx) TakeTicket(ctx context.Context, hash [32]byte) (identity.Ticket, er
 }
 
 func (t *tx) PutTicket(_ context.Context, tk identity.Ticket) error {
-	// Expired tickets are dropped here, so the map stays bounded by the
-	// tickets of the last minute.
-	for h, old := range t.s.tickets {
-		if old.ExpiresAt.Before(tk.ExpiresAt.Add(-2 * identity.TicketTTL)) {
-			del(t, t.s.tickets, h)
-		}
-	}
+	// Tickets expired for a while are dropped here, a bounded sample per
+	// put (see PutChallenge).
+	sweep(t, t.s.tickets, func(old identity.Ticket) bool { return old.ExpiresAt.Before(tk.ExpiresAt.Add(-2 * identity.TicketTTL)) })
 	set(t, t.s.tickets, tk.Hash, tk)
 	return nil
 }
