@@ -119,7 +119,7 @@ func (s *Service) ListPATs(ctx context.Context, user UUID, status PATStatus, cur
 		out, err = tx.PATs(ctx, PATQuery{User: user, After: after, Limit: limit + 1, Status: status, Now: s.clock()})
 		return err
 	})
-	return cut("pat", out, limit, func(p PAT) UUID { return p.ID }), err
+	return tuples.CutPage("pat", out, limit, func(p PAT) UUID { return p.ID }), err
 }
 
 // RevokePAT revokes a token. Revoking again returns the row as it is

@@ -21,6 +21,11 @@ type Config struct {
 	// OIDC verifies the ID tokens of OIDC credential sign-ins; nil turns
 	// OIDC sign-in off (ErrOIDCNotConfigured).
 	OIDC *oidc.Verifier
+	// OnRevokeUser, when set, runs inside RevokeUser's transaction, after
+	// the identity cascade and before the user's tuples are deleted: the
+	// tenancy module revokes the user's memberships with it (SPEC-MAP
+	// §2.12, A36). Its error aborts the revocation.
+	OnRevokeUser func(ctx context.Context, tx Tx, user UUID) error
 	// Now is the clock; default time.Now. Tests move it.
 	Now func() time.Time
 }
@@ -34,6 +39,7 @@ type Service struct {
 	limit  *Limiter
 	pats   *patCache
 	oidc   *oidc.Verifier
+	hook   func(ctx context.Context, tx Tx, user UUID) error
 	now    func() time.Time
 }
 
@@ -52,7 +58,7 @@ func NewService(store Store, cfg Config) *Service {
 		cfg.Limiter = NewLimiter(LimiterConfig{Now: cfg.Now})
 	}
 	return &Service{store: store, hasher: cfg.Hasher, maxTTL: cfg.MaxSessionTTL, limit: cfg.Limiter,
-		pats: newPATCache(10_000), oidc: cfg.OIDC, now: cfg.Now}
+		pats: newPATCache(10_000), oidc: cfg.OIDC, hook: cfg.OnRevokeUser, now: cfg.Now}
 }
 
 // clock returns the current time at the precision stored and sent (PostgreSQL
@@ -82,16 +88,4 @@ func read[T any](ctx context.Context, s *Service, fn func(Tx) (T, error)) (T, er
 }
 
 // Page is one page of a listing; Next is "" on the last page.
-type Page[T any] struct {
-	Items []T
-	Next  string
-}
-
-// cut turns limit+1 fetched items into a page.
-func cut[T any](typ string, items []T, limit int, id func(T) UUID) Page[T] {
-	if len(items) <= limit {
-		return Page[T]{Items: items}
-	}
-	items = items[:limit]
-	return Page[T]{Items: items, Next: tuples.FormatID(typ, id(items[limit-1]))}
-}
+type Page[T any] = tuples.PageOf[T]

@@ -180,5 +180,5 @@ func (s *Service) ListSessions(ctx context.Context, user UUID, cursor string, li
 		out, err = tx.Sessions(ctx, user, after, limit+1)
 		return err
 	})
-	return cut("ses", out, limit, func(s Session) UUID { return s.ID }), err
+	return tuples.CutPage("ses", out, limit, func(s Session) UUID { return s.ID }), err
 }

@@ -83,7 +83,7 @@ func (s *Service) ListShares(ctx context.Context, object tuples.Ref, cursor stri
 		out, err = tx.Shares(ctx, object, after, limit+1)
 		return err
 	})
-	return cut("shr", out, limit, func(sh Share) UUID { return sh.ID }), err
+	return tuples.CutPage("shr", out, limit, func(sh Share) UUID { return sh.ID }), err
 }
 
 // RevokeShare revokes a share; revoking again keeps the first revoked_at

@@ -93,6 +93,11 @@ func (s *Service) RevokeUser(ctx context.Context, id UUID) (User, error) {
 		if _, err := tx.RevokePATs(ctx, u.ID, now); err != nil {
 			return err
 		}
+		if s.hook != nil {
+			if err := s.hook(ctx, tx, u.ID); err != nil {
+				return err
+			}
+		}
 		_, err = tx.Tuples().DeleteSubject(ctx, tuples.Ref{Type: "usr", ID: u.ID})
 		return err
 	})
@@ -160,7 +165,7 @@ func (s *Service) ListUsers(ctx context.Context, status Status, query, cursor st
 		users, err = tx.Users(ctx, UserQuery{After: after, Limit: limit + 1, Status: status, Query: query})
 		return err
 	})
-	return cut("usr", users, limit, func(u User) UUID { return u.ID }), err
+	return tuples.CutPage("usr", users, limit, func(u User) UUID { return u.ID }), err
 }
 
 // activeUser returns the user if active, else ErrUserNotActive (USR-4) or

@@ -51,6 +51,25 @@ type Page struct {
 	Next   string
 }
 
+// PageOf is one page of a listing of entities other than tuples (users,
+// memberships, …); Next is the wire id of its last item, or "" on the last
+// page.
+type PageOf[T any] struct {
+	Items []T
+	Next  string
+}
+
+// CutPage turns the up to limit+1 items a store returned into a page: a
+// (limit+1)th item means there is a next page, which starts after the
+// limit-th, whose id (of type typ) is the cursor.
+func CutPage[T any](typ string, items []T, limit int, id func(T) UUID) PageOf[T] {
+	if len(items) <= limit {
+		return PageOf[T]{Items: items}
+	}
+	items = items[:limit]
+	return PageOf[T]{Items: items, Next: FormatID(typ, id(items[limit-1]))}
+}
+
 // Default and maximum page sizes (SPEC-MAP X-2).
 const (
 	DefaultLimit = 50

@@ -117,6 +117,11 @@ type tx struct {
 	tup      tupleBuffer
 }
 
+// OnRollback registers f to run if the transaction rolls back, after the
+// undo of everything written after it: a store sharing this transaction
+// (tenancy/memory) undoes its own rows with it.
+func (t *tx) OnRollback(f func()) { t.undo = append(t.undo, f) }
+
 func (t *tx) rollback() {
 	for i := len(t.undo) - 1; i >= 0; i-- {
 		t.undo[i]()

@@ -1,0 +1,242 @@
+package tenancy
+
+import (
+	"context"
+	"errors"
+	"time"
+	"unicode/utf8"
+
+	"github.com/flametrench/server/identity"
+	"github.com/flametrench/server/tuples"
+)
+
+// Bounds on invitation input.
+const (
+	maxIdentifier    = 320
+	maxPreTuples     = 100
+	MaxInvitationTTL = 365 * 24 * time.Hour
+)
+
+// NewInvitation is a createInvitation request.
+type NewInvitation struct {
+	OrgID      UUID
+	Identifier string
+	Role       Role
+	PreTuples  []PreTuple
+	InvitedBy  UUID
+	ExpiresAt  time.Time
+}
+
+// CreateInvitation invites an identifier into an active organization. The
+// inviter must hold an active membership of it whose rank is at least the
+// role's (ErrRoleHierarchy: an admin cannot invite an owner); expires_at is
+// required, in the future and at most a year ahead. A pre-tuple may not be
+// a membership tuple of an organization (a role relation on org): those
+// belong to tenancy (DESIGN §4), and one would let an invitation grant more
+// than its role.
+func (s *Service) CreateInvitation(ctx context.Context, in NewInvitation) (Invitation, error) {
+	now := s.clock()
+	switch {
+	case in.Identifier == "" || len(in.Identifier) > maxIdentifier || !utf8.ValidString(in.Identifier):
+		return Invitation{}, ErrInvalidInput.With("identifier must be 1 to %d bytes of UTF-8", maxIdentifier)
+	case !in.Role.Valid():
+		return Invitation{}, ErrInvalidInput.With("role %q is not one of owner, admin, member, guest, viewer, editor", truncate(string(in.Role)))
+	case !in.ExpiresAt.After(now):
+		return Invitation{}, ErrPastExpiration
+	case in.ExpiresAt.Sub(now) > MaxInvitationTTL:
+		return Invitation{}, ErrInvalidInput.With("expires_at must be at most 365 days ahead")
+	case len(in.PreTuples) > maxPreTuples:
+		return Invitation{}, ErrInvalidInput.With("at most %d pre_tuples", maxPreTuples)
+	}
+	for _, pt := range in.PreTuples {
+		if err := tuples.CheckRelation(pt.Relation); err != nil {
+			return Invitation{}, err
+		}
+		if err := tuples.CheckObject(tuples.Ref{Type: pt.ObjectType, ID: pt.ObjectID}); err != nil {
+			return Invitation{}, err
+		}
+		if pt.ObjectType == "org" && Role(pt.Relation).Valid() {
+			return Invitation{}, ErrInvalidInput.With("pre_tuples may not grant a membership role on an org; use the invitation's role")
+		}
+	}
+	inv := Invitation{ID: tuples.NewUUID(), OrgID: in.OrgID, Identifier: in.Identifier, Role: in.Role, Status: InvitationPending,
+		PreTuples: append([]PreTuple{}, in.PreTuples...), InvitedBy: in.InvitedBy, CreatedAt: now,
+		ExpiresAt: in.ExpiresAt.UTC().Truncate(time.Microsecond)}
+	err := s.update(ctx, func(tx Tx) error {
+		if _, err := activeOrg(ctx, tx, in.OrgID); err != nil {
+			return err
+		}
+		by, err := tx.ActiveMembership(ctx, in.OrgID, in.InvitedBy)
+		if err != nil {
+			return ErrForbidden.With("%s is not an active member of %s", tuples.FormatID("usr", in.InvitedBy), tuples.FormatID("org", in.OrgID))
+		}
+		if by.Role.Rank() < in.Role.Rank() {
+			return ErrRoleHierarchy.With("a %s cannot invite a %s", by.Role, in.Role)
+		}
+		return tx.PutInvitation(ctx, inv)
+	})
+	if err != nil {
+		return Invitation{}, err
+	}
+	return inv, nil
+}
+
+// GetInvitation returns an invitation, a pending one past expiry shown as
+// expired (INV-3).
+func (s *Service) GetInvitation(ctx context.Context, id UUID) (Invitation, error) {
+	inv, err := read(ctx, s, func(tx Tx) (Invitation, error) { return tx.Invitation(ctx, id) })
+	inv.Status = inv.StatusAt(s.clock())
+	return inv, err
+}
+
+// ListInvitations pages through an org's invitations in id order,
+// optionally of one status (expired: pending ones past expiry).
+func (s *Service) ListInvitations(ctx context.Context, org UUID, status InvitationStatus, cursor string, limit int) (Page[Invitation], error) {
+	limit, after, err := tuples.PageArgsOf("inv", cursor, limit)
+	if err != nil {
+		return Page[Invitation]{}, err
+	}
+	switch status {
+	case "", InvitationPending, InvitationAccepted, InvitationDeclined, InvitationRevoked, InvitationExpired:
+	default:
+		return Page[Invitation]{}, ErrInvalidInput.With("status must be pending, accepted, declined, revoked or expired")
+	}
+	now := s.clock()
+	invs, err := read(ctx, s, func(tx Tx) ([]Invitation, error) {
+		if _, err := tx.Org(ctx, org); err != nil {
+			return nil, err
+		}
+		return tx.Invitations(ctx, InvitationQuery{Org: org, After: after, Limit: limit + 1, Status: status, Now: now})
+	})
+	if err != nil {
+		return Page[Invitation]{}, err
+	}
+	for i := range invs {
+		invs[i].Status = invs[i].StatusAt(now)
+	}
+	return tuples.CutPage("inv", invs, limit, func(inv Invitation) UUID { return inv.ID }), nil
+}
+
+// Accepted is a successful acceptInvitation: the invitation, the new
+// membership, and the tuples its pre-tuples became.
+type Accepted struct {
+	Invitation Invitation
+	Membership Membership
+	Tuples     []tuples.Tuple
+}
+
+// AcceptInvitation accepts a pending, unexpired invitation in one
+// transaction (INV-4): the invitee is resolved (asUser, an active user) or
+// created (asUser zero), gets an active membership with the invitation's
+// role and its tuple, and one tuple per pre-tuple; the invitation becomes
+// accepted. Any failure leaves everything as it was, the invitation
+// pending. With asUser, acceptingIdentifier is required (ErrBindingRequired)
+// and must byte-equal the invitation's identifier (ErrIdentifierMismatch,
+// ADR 0009); the transport takes it from the caller's own credential. Of
+// concurrent accepts, exactly one succeeds; the others find it accepted
+// (ErrInvitationNotPending).
+func (s *Service) AcceptInvitation(ctx context.Context, id, asUser UUID, acceptingIdentifier string) (Accepted, error) {
+	var a Accepted
+	err := s.update(ctx, func(tx Tx) error {
+		inv, err := s.pendingInvitation(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if !asUser.IsZero() {
+			switch {
+			case acceptingIdentifier == "":
+				return ErrBindingRequired
+			case acceptingIdentifier != inv.Identifier:
+				return ErrIdentifierMismatch
+			}
+		}
+		if _, err := activeOrg(ctx, tx, inv.OrgID); err != nil {
+			return err
+		}
+		now := s.clock()
+		user := asUser
+		if user.IsZero() {
+			u := identity.User{ID: tuples.NewUUID(), Status: identity.Active, CreatedAt: now, UpdatedAt: now}
+			if err := tx.Identity().PutUser(ctx, u); err != nil {
+				return err
+			}
+			user = u.ID
+		} else if _, err := activeUser(ctx, tx, user); err != nil {
+			return err
+		}
+		m := Membership{ID: tuples.NewUUID(), UserID: user, OrgID: inv.OrgID, Role: inv.Role, Status: Active,
+			InvitedBy: inv.InvitedBy, CreatedAt: now, UpdatedAt: now}
+		if err := add(ctx, tx, m); err != nil {
+			return err
+		}
+		changes := make([]tuples.Change, len(inv.PreTuples))
+		for i, pt := range inv.PreTuples {
+			changes[i] = tuples.Change{Op: tuples.OpTouch, CreatedBy: inv.InvitedBy, Key: tuples.Key{
+				Subject: tuples.Ref{Type: "usr", ID: user}, Relation: pt.Relation,
+				Object: tuples.Ref{Type: pt.ObjectType, ID: pt.ObjectID}}}
+		}
+		var tups []tuples.Tuple
+		if len(changes) > 0 {
+			if tups, err = tx.Identity().Tuples().Write(ctx, changes); err != nil {
+				return err
+			}
+		}
+		inv.Status, inv.TerminalAt, inv.TerminalBy, inv.InvitedUserID = InvitationAccepted, &now, user, user
+		if err := tx.PutInvitation(ctx, inv); err != nil {
+			return err
+		}
+		a = Accepted{Invitation: inv, Membership: m, Tuples: tups}
+		return nil
+	})
+	if err != nil {
+		return Accepted{}, err
+	}
+	return a, nil
+}
+
+// pendingInvitation reads an invitation, locking it, and requires it
+// pending and unexpired.
+func (s *Service) pendingInvitation(ctx context.Context, tx Tx, id UUID) (Invitation, error) {
+	inv, err := tx.Invitation(ctx, id)
+	if err != nil {
+		return inv, err
+	}
+	switch inv.StatusAt(s.clock()) {
+	case InvitationPending:
+		return inv, nil
+	case InvitationExpired:
+		return inv, ErrInvitationExpired.With("%s expired at %s", tuples.FormatID("inv", id), inv.ExpiresAt.Format(time.RFC3339))
+	}
+	return inv, ErrInvitationNotPending.With("%s is %s", tuples.FormatID("inv", id), inv.Status)
+}
+
+// DeclineInvitation declines a pending invitation (INV-6): only the row
+// changes. by is the invitee's user, or zero when anonymous.
+func (s *Service) DeclineInvitation(ctx context.Context, id, by UUID) (Invitation, error) {
+	return s.endInvitation(ctx, id, InvitationDeclined, by)
+}
+
+// RevokeInvitation revokes a pending invitation; by is the admin.
+func (s *Service) RevokeInvitation(ctx context.Context, id, by UUID) (Invitation, error) {
+	return s.endInvitation(ctx, id, InvitationRevoked, by)
+}
+
+func (s *Service) endInvitation(ctx context.Context, id UUID, to InvitationStatus, by UUID) (Invitation, error) {
+	var inv Invitation
+	err := s.update(ctx, func(tx Tx) error {
+		var err error
+		if inv, err = s.pendingInvitation(ctx, tx, id); err != nil {
+			if errors.Is(err, ErrInvitationExpired) {
+				return ErrInvitationNotPending.With("%s has expired", tuples.FormatID("inv", id))
+			}
+			return err
+		}
+		now := s.clock()
+		inv.Status, inv.TerminalAt, inv.TerminalBy = to, &now, by
+		return tx.PutInvitation(ctx, inv)
+	})
+	if err != nil {
+		return Invitation{}, err
+	}
+	return inv, nil
+}

@@ -1,0 +1,268 @@
+// Package memory is the in-memory tenancy store. It rides on an identity
+// store: a tenancy transaction runs inside an identity transaction, so the
+// identity rows, the tenancy rows and the buffered tuple writes commit or
+// roll back together.
+package memory
+
+import (
+	"cmp"
+	"context"
+	"slices"
+	"sync"
+
+	"github.com/flametrench/server/identity"
+	"github.com/flametrench/server/tenancy"
+)
+
+type UUID = tenancy.UUID
+
+// Store is the in-memory tenancy.Store.
+type Store struct {
+	ids identity.Store
+
+	// mu guards everything below. It is taken inside the identity store's
+	// lock, never the other way round.
+	mu       sync.RWMutex
+	orgs     map[UUID]tenancy.Org
+	slugs    map[string]UUID // slugs of orgs not revoked
+	mems     map[UUID]tenancy.Membership
+	memsOf   map[UUID][]UUID  // by org, sorted
+	userMems map[UUID][]UUID  // by user, sorted
+	active   map[[2]UUID]UUID // (org, user) → active membership
+	invs     map[UUID]tenancy.Invitation
+	invsOf   map[UUID][]UUID // by org, sorted
+}
+
+// New returns an empty store whose transactions run inside ids's.
+func New(ids identity.Store) *Store {
+	return &Store{ids: ids, orgs: map[UUID]tenancy.Org{}, slugs: map[string]UUID{}, mems: map[UUID]tenancy.Membership{},
+		memsOf: map[UUID][]UUID{}, userMems: map[UUID][]UUID{}, active: map[[2]UUID]UUID{},
+		invs: map[UUID]tenancy.Invitation{}, invsOf: map[UUID][]UUID{}}
+}
+
+// rollbacker is the identity transaction's hook for a store that shares it
+// (identity/memory's tx has it).
+type rollbacker interface{ OnRollback(func()) }
+
+// Update implements tenancy.Store.
+func (s *Store) Update(ctx context.Context, fn func(tenancy.Tx) error) (uint64, error) {
+	return s.ids.Update(ctx, func(itx identity.Tx) error { return s.Join(ctx, itx, fn) })
+}
+
+// Join implements tenancy.Store. If itx can report its rollback (the
+// memory identity store's can), this transaction's rows are undone with
+// it; fn's own failure undoes them at once.
+func (s *Store) Join(_ context.Context, itx identity.Tx, fn func(tenancy.Tx) error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := &tx{s: s, itx: itx, writable: true}
+	if err := fn(t); err != nil {
+		t.rollback()
+		return err
+	}
+	if rb, ok := itx.(rollbacker); ok {
+		rb.OnRollback(func() {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			t.rollback()
+		})
+	}
+	return nil
+}
+
+// View implements tenancy.Store.
+func (s *Store) View(ctx context.Context, fn func(tenancy.Tx) error) error {
+	return s.ids.View(ctx, func(itx identity.Tx) error {
+		s.mu.RLock()
+		defer s.mu.RUnlock()
+		return fn(&tx{s: s, itx: itx})
+	})
+}
+
+type tx struct {
+	s        *Store
+	itx      identity.Tx
+	writable bool
+	undo     []func()
+}
+
+func (t *tx) rollback() {
+	for i := len(t.undo) - 1; i >= 0; i-- {
+		t.undo[i]()
+	}
+	t.undo = nil
+}
+
+func set[K comparable, V any](t *tx, m map[K]V, k K, v V) {
+	old, had := m[k]
+	m[k] = v
+	t.undo = append(t.undo, func() {
+		if had {
+			m[k] = old
+		} else {
+			delete(m, k)
+		}
+	})
+}
+
+func del[K comparable, V any](t *tx, m map[K]V, k K) {
+	old, had := m[k]
+	if !had {
+		return
+	}
+	delete(m, k)
+	t.undo = append(t.undo, func() { m[k] = old })
+}
+
+func compareUUID(a, b UUID) int {
+	for i := range a {
+		if c := cmp.Compare(a[i], b[i]); c != 0 {
+			return c
+		}
+	}
+	return 0
+}
+
+// index adds id to owner's sorted list in m.
+func index(t *tx, m map[UUID][]UUID, owner, id UUID) {
+	ids := m[owner]
+	i, found := slices.BinarySearchFunc(ids, id, compareUUID)
+	if found {
+		return
+	}
+	set(t, m, owner, slices.Insert(slices.Clone(ids), i, id))
+}
+
+// after returns the ids of a sorted list after cursor.
+func after(ids []UUID, cursor UUID) []UUID {
+	i, found := slices.BinarySearchFunc(ids, cursor, compareUUID)
+	if found {
+		i++
+	}
+	return ids[i:]
+}
+
+func (t *tx) Identity() identity.Tx { return t.itx }
+
+func (t *tx) Org(_ context.Context, id UUID) (tenancy.Org, error) {
+	o, ok := t.s.orgs[id]
+	if !ok {
+		return tenancy.Org{}, tenancy.ErrOrgNotFound
+	}
+	return o, nil
+}
+
+func (t *tx) PutOrg(_ context.Context, o tenancy.Org) error {
+	old, had := t.s.orgs[o.ID]
+	if o.Slug != nil && o.Status != tenancy.Revoked {
+		if holder, ok := t.s.slugs[*o.Slug]; ok && holder != o.ID {
+			return tenancy.ErrSlugTaken.With("slug %q is taken", *o.Slug)
+		}
+	}
+	if had && old.Slug != nil && t.s.slugs[*old.Slug] == o.ID {
+		del(t, t.s.slugs, *old.Slug)
+	}
+	if o.Slug != nil && o.Status != tenancy.Revoked {
+		set(t, t.s.slugs, *o.Slug, o.ID)
+	}
+	set(t, t.s.orgs, o.ID, o)
+	return nil
+}
+
+func (t *tx) Membership(_ context.Context, id UUID) (tenancy.Membership, error) {
+	m, ok := t.s.mems[id]
+	if !ok {
+		return tenancy.Membership{}, tenancy.ErrMembershipNotFound
+	}
+	return m, nil
+}
+
+func (t *tx) ActiveMembership(_ context.Context, org, user UUID) (tenancy.Membership, error) {
+	id, ok := t.s.active[[2]UUID{org, user}]
+	if !ok {
+		return tenancy.Membership{}, tenancy.ErrMembershipNotFound
+	}
+	return t.s.mems[id], nil
+}
+
+func (t *tx) Memberships(_ context.Context, q tenancy.MembershipQuery) ([]tenancy.Membership, error) {
+	out := []tenancy.Membership{}
+	for _, id := range after(t.s.memsOf[q.Org], q.After) {
+		if len(out) == q.Limit {
+			break
+		}
+		if m := t.s.mems[id]; q.Status == "" || m.Status == q.Status {
+			out = append(out, m)
+		}
+	}
+	return out, nil
+}
+
+func (t *tx) ActiveOwners(_ context.Context, org UUID) ([]tenancy.Membership, error) {
+	var out []tenancy.Membership
+	for _, id := range t.s.memsOf[org] {
+		if m := t.s.mems[id]; m.Status == tenancy.Active && m.Role == tenancy.Owner {
+			out = append(out, m)
+		}
+	}
+	return out, nil
+}
+
+func (t *tx) MembershipsOf(_ context.Context, user UUID) ([]tenancy.Membership, error) {
+	out := []tenancy.Membership{}
+	for _, id := range t.s.userMems[user] {
+		if m := t.s.mems[id]; m.Status != tenancy.Revoked {
+			out = append(out, m)
+		}
+	}
+	return out, nil
+}
+
+// PutMembership refuses what PostgreSQL's partial unique index refuses: a
+// second active membership of a user and org.
+func (t *tx) PutMembership(_ context.Context, m tenancy.Membership) error {
+	key := [2]UUID{m.OrgID, m.UserID}
+	holder, has := t.s.active[key]
+	if m.Status == tenancy.Active {
+		if has && holder != m.ID {
+			return tenancy.ErrDuplicateMembership
+		}
+		set(t, t.s.active, key, m.ID)
+	} else if has && holder == m.ID {
+		del(t, t.s.active, key)
+	}
+	set(t, t.s.mems, m.ID, m)
+	index(t, t.s.memsOf, m.OrgID, m.ID)
+	index(t, t.s.userMems, m.UserID, m.ID)
+	return nil
+}
+
+func (t *tx) Invitation(_ context.Context, id UUID) (tenancy.Invitation, error) {
+	inv, ok := t.s.invs[id]
+	if !ok {
+		return tenancy.Invitation{}, tenancy.ErrInvitationNotFound
+	}
+	inv.PreTuples = slices.Clone(inv.PreTuples)
+	return inv, nil
+}
+
+func (t *tx) Invitations(_ context.Context, q tenancy.InvitationQuery) ([]tenancy.Invitation, error) {
+	out := []tenancy.Invitation{}
+	for _, id := range after(t.s.invsOf[q.Org], q.After) {
+		if len(out) == q.Limit {
+			break
+		}
+		if inv := t.s.invs[id]; q.Status == "" || inv.StatusAt(q.Now) == q.Status {
+			inv.PreTuples = slices.Clone(inv.PreTuples)
+			out = append(out, inv)
+		}
+	}
+	return out, nil
+}
+
+func (t *tx) PutInvitation(_ context.Context, inv tenancy.Invitation) error {
+	inv.PreTuples = slices.Clone(inv.PreTuples)
+	set(t, t.s.invs, inv.ID, inv)
+	index(t, t.s.invsOf, inv.OrgID, inv.ID)
+	return nil
+}

@@ -1,0 +1,202 @@
+package tenancy
+
+import (
+	"context"
+	"unicode/utf8"
+
+	"github.com/flametrench/server/tuples"
+)
+
+// OrgInput is createOrg's optional name and slug (ADR 0011).
+type OrgInput struct {
+	Name, Slug *string
+}
+
+func checkName(name *string) error {
+	if name != nil && (len(*name) > maxOrgName || !utf8.ValidString(*name)) {
+		return ErrInvalidInput.With("name must be at most %d bytes of UTF-8", maxOrgName)
+	}
+	return nil
+}
+
+func checkSlug(slug *string) error {
+	if slug != nil && !slugPattern.MatchString(*slug) {
+		return ErrSlugFormat.With("slug %q must match %s", truncate(*slug), slugPattern)
+	}
+	return nil
+}
+
+func truncate(s string) string {
+	if len(s) > 70 {
+		return s[:70] + "…"
+	}
+	return s
+}
+
+// CreateOrg creates an organization with the creator, an active user, as
+// its owner: the org, the owner membership and the owner tuple commit
+// together (ORG-2).
+func (s *Service) CreateOrg(ctx context.Context, creator UUID, in OrgInput) (Org, Membership, error) {
+	if err := checkName(in.Name); err != nil {
+		return Org{}, Membership{}, err
+	}
+	if err := checkSlug(in.Slug); err != nil {
+		return Org{}, Membership{}, err
+	}
+	now := s.clock()
+	o := Org{ID: tuples.NewUUID(), Name: in.Name, Slug: in.Slug, Status: Active, CreatedAt: now, UpdatedAt: now}
+	m := Membership{ID: tuples.NewUUID(), UserID: creator, OrgID: o.ID, Role: Owner, Status: Active, CreatedAt: now, UpdatedAt: now}
+	err := s.update(ctx, func(tx Tx) error {
+		if _, err := activeUser(ctx, tx, creator); err != nil {
+			return err
+		}
+		if err := tx.PutOrg(ctx, o); err != nil {
+			return err
+		}
+		if err := tx.PutMembership(ctx, m); err != nil {
+			return err
+		}
+		return grant(ctx, tx, m)
+	})
+	if err != nil {
+		return Org{}, Membership{}, err
+	}
+	return o, m, nil
+}
+
+// GetOrg returns an organization in any state, or ErrOrgNotFound.
+func (s *Service) GetOrg(ctx context.Context, id UUID) (Org, error) {
+	return read(ctx, s, func(tx Tx) (Org, error) { return tx.Org(ctx, id) })
+}
+
+// OrgPatch is updateOrg's partial update: a nil field is left as it is; a
+// field pointing at nil clears it.
+type OrgPatch struct {
+	Name, Slug **string
+}
+
+// UpdateOrg applies the patch (ORG-4): a suspended org may be updated, a
+// revoked one is ErrAlreadyTerminal. A slug is checked for format
+// (ErrSlugFormat) and uniqueness (ErrSlugTaken); clearing or changing it
+// frees the old one at once.
+func (s *Service) UpdateOrg(ctx context.Context, id UUID, p OrgPatch) (Org, error) {
+	if p.Name != nil {
+		if err := checkName(*p.Name); err != nil {
+			return Org{}, err
+		}
+	}
+	if p.Slug != nil {
+		if err := checkSlug(*p.Slug); err != nil {
+			return Org{}, err
+		}
+	}
+	var o Org
+	err := s.update(ctx, func(tx Tx) error {
+		var err error
+		if o, err = tx.Org(ctx, id); err != nil {
+			return err
+		}
+		if o.Status == Revoked {
+			return ErrAlreadyTerminal.With("%s is revoked", tuples.FormatID("org", id))
+		}
+		if p.Name != nil {
+			o.Name = *p.Name
+		}
+		if p.Slug != nil {
+			o.Slug = *p.Slug
+		}
+		o.UpdatedAt = s.clock()
+		return tx.PutOrg(ctx, o)
+	})
+	if err != nil {
+		return Org{}, err
+	}
+	return o, nil
+}
+
+// SuspendOrg suspends an active organization. Its memberships keep their
+// status, but their tuples are removed until ReinstateOrg puts them back
+// (A28: "reinstating re-activates the authorization grants", so while
+// suspended the grants are inactive). Suspending a suspended org changes
+// nothing.
+func (s *Service) SuspendOrg(ctx context.Context, id UUID) (Org, error) {
+	return s.transitionOrg(ctx, id, Suspended, revokeTuple)
+}
+
+// ReinstateOrg returns a suspended organization to active and restores
+// the tuples of its active memberships. Reinstating an active org changes
+// nothing.
+func (s *Service) ReinstateOrg(ctx context.Context, id UUID) (Org, error) {
+	return s.transitionOrg(ctx, id, Active, grant)
+}
+
+// RevokeOrg ends an organization for good (ORG-1): every membership not
+// yet revoked is revoked, and the tuples of those that were in force are
+// removed, in one transaction. The row is kept. Revoking twice is
+// ErrAlreadyTerminal.
+func (s *Service) RevokeOrg(ctx context.Context, id UUID) (Org, error) {
+	return s.transitionOrg(ctx, id, Revoked, nil)
+}
+
+func (s *Service) transitionOrg(ctx context.Context, id UUID, to Status, eachActive func(context.Context, Tx, Membership) error) (Org, error) {
+	var o Org
+	err := s.update(ctx, func(tx Tx) error {
+		var err error
+		if o, err = tx.Org(ctx, id); err != nil {
+			return err
+		}
+		from := o.Status
+		switch {
+		case from == Revoked:
+			return ErrAlreadyTerminal.With("%s is revoked", tuples.FormatID("org", id))
+		case from == to:
+			return nil
+		}
+		now := s.clock()
+		o.Status, o.UpdatedAt = to, now
+		if err := tx.PutOrg(ctx, o); err != nil {
+			return err
+		}
+		members, err := tx.Memberships(ctx, MembershipQuery{Org: id, Limit: maxMembers})
+		if err != nil {
+			return err
+		}
+		for _, m := range members {
+			switch {
+			case to == Revoked && m.Status != Revoked:
+				if m.Status == Active && from == Active {
+					if err := revokeTuple(ctx, tx, m); err != nil {
+						return err
+					}
+				}
+				m.Status, m.UpdatedAt = Revoked, now
+				if err := tx.PutMembership(ctx, m); err != nil {
+					return err
+				}
+			case to != Revoked && m.Status == Active:
+				if err := eachActive(ctx, tx, m); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return Org{}, err
+	}
+	return o, nil
+}
+
+// maxMembers bounds the memberships an organization-wide change reads.
+const maxMembers = 1 << 30
+
+// ListOrgsOf lists the organizations the user has an active or suspended
+// membership of, with those memberships, in membership id order (A52).
+func (s *Service) ListOrgsOf(ctx context.Context, user UUID) ([]Membership, error) {
+	return read(ctx, s, func(tx Tx) ([]Membership, error) {
+		if _, err := tx.Identity().User(ctx, user); err != nil {
+			return nil, err
+		}
+		return tx.MembershipsOf(ctx, user)
+	})
+}

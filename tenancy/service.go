@@ -1,0 +1,82 @@
+package tenancy
+
+import (
+	"context"
+	"time"
+
+	"github.com/flametrench/server/identity"
+	"github.com/flametrench/server/tuples"
+)
+
+// Config configures a Service. Zero values take the defaults.
+type Config struct {
+	// Now is the clock; default time.Now. Tests move it.
+	Now func() time.Time
+}
+
+// Service is the tenancy module: every lifecycle rule, the sole-owner
+// invariant and the membership ⇄ tuple duality, run against a Store. It
+// is safe for concurrent use.
+type Service struct {
+	store Store
+	now   func() time.Time
+}
+
+// NewService returns a Service over store.
+func NewService(store Store, cfg Config) *Service {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Service{store: store, now: cfg.Now}
+}
+
+// clock returns the current time at the precision stored and sent.
+func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
+
+func (s *Service) update(ctx context.Context, fn func(Tx) error) error {
+	_, err := s.store.Update(ctx, fn)
+	return err
+}
+
+// read runs one read in a view and returns its result.
+func read[T any](ctx context.Context, s *Service, fn func(Tx) (T, error)) (T, error) {
+	var v T
+	err := s.store.View(ctx, func(tx Tx) error {
+		var err error
+		v, err = fn(tx)
+		return err
+	})
+	return v, err
+}
+
+// Page is one page of a listing; Next is "" on the last page.
+type Page[T any] = tuples.PageOf[T]
+
+// grant writes the membership tuple of m; revokeTuple deletes it.
+func grant(ctx context.Context, tx Tx, m Membership) error {
+	_, err := tx.Identity().Tuples().Write(ctx, []tuples.Change{{Op: tuples.OpCreate, Key: m.tupleKey(), CreatedBy: m.InvitedBy}})
+	return err
+}
+
+func revokeTuple(ctx context.Context, tx Tx, m Membership) error {
+	_, err := tx.Identity().Tuples().Write(ctx, []tuples.Change{{Op: tuples.OpDelete, Key: m.tupleKey()}})
+	return err
+}
+
+// activeOrg reads the org, locking it, and requires it active.
+func activeOrg(ctx context.Context, tx Tx, id UUID) (Org, error) {
+	o, err := tx.Org(ctx, id)
+	if err == nil && o.Status != Active {
+		err = ErrOrgNotActive.With("%s is %s", tuples.FormatID("org", id), o.Status)
+	}
+	return o, err
+}
+
+// activeUser reads a user and requires it active.
+func activeUser(ctx context.Context, tx Tx, id UUID) (identity.User, error) {
+	u, err := tx.Identity().User(ctx, id)
+	if err == nil && u.Status != Active {
+		err = identity.ErrUserNotActive.With("%s is %s", tuples.FormatID("usr", id), u.Status)
+	}
+	return u, err
+}

@@ -1,0 +1,133 @@
+// Package tenancytest is the store suite of the tenancy module: it runs
+// tenancy.Service over a store and checks every rule, the spec's fixtures
+// and the membership ⇄ tuple duality, so the memory and PostgreSQL stores
+// behave the same at the service's boundary.
+package tenancytest
+
+import (
+	"context"
+	"errors"
+	"sort"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/flametrench/server/identity"
+	"github.com/flametrench/server/identity/password"
+	"github.com/flametrench/server/tenancy"
+	"github.com/flametrench/server/tuples"
+)
+
+// Stores is what a suite test runs against: empty identity and tenancy
+// stores, the tenancy one built on the identity one, and the tuple store
+// their transactions write to.
+type Stores struct {
+	Identity identity.Store
+	Tenancy  tenancy.Store
+	Tuples   tuples.Store
+}
+
+// Run runs the suite. newStores must return empty stores for each call.
+func Run(t *testing.T, newStores func(t *testing.T) Stores) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, e *env)
+	}{
+		{"Fixtures", testFixtures},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tc.fn(t, newEnv(t, newStores))
+		})
+	}
+}
+
+var ctx = context.Background()
+
+var hasher = password.NewPool(password.PoolConfig{QueueTimeout: time.Minute})
+
+// env is one test's services and stores, with a movable clock.
+type env struct {
+	svc    *tenancy.Service
+	ids    *identity.Service
+	tuples tuples.Store
+	skew   atomic.Int64
+
+	newStores func(t *testing.T) Stores // for tests that need several worlds
+}
+
+// newEnv builds the services on fresh stores.
+func newEnv(t *testing.T, newStores func(t *testing.T) Stores) *env {
+	st := newStores(t)
+	n := &env{tuples: st.Tuples, newStores: newStores}
+	now := func() time.Time { return time.Now().Add(time.Duration(n.skew.Load())) }
+	n.svc = tenancy.NewService(st.Tenancy, tenancy.Config{Now: now})
+	n.ids = identity.NewService(st.Identity, identity.Config{Hasher: hasher, Now: now, OnRevokeUser: n.svc.RevokeUser})
+	return n
+}
+
+func (e *env) advance(d time.Duration) { e.skew.Add(int64(d)) }
+
+func must[T any](t *testing.T, what string) func(T, error) T {
+	return func(v T, err error) T {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		return v
+	}
+}
+
+func wantErr(t *testing.T, what string, err, want error) {
+	t.Helper()
+	if !errors.Is(err, want) {
+		t.Fatalf("%s: err = %v, want %v", what, err, want)
+	}
+}
+
+func (e *env) user(t *testing.T) tenancy.UUID {
+	t.Helper()
+	return must[identity.User](t, "CreateUser")(e.ids.CreateUser(ctx, nil)).ID
+}
+
+// org creates an org owned by a new user and returns both.
+func (e *env) org(t *testing.T) (tenancy.Org, tenancy.Membership) {
+	t.Helper()
+	o, m, err := e.svc.CreateOrg(ctx, e.user(t), tenancy.OrgInput{})
+	if err != nil {
+		t.Fatalf("CreateOrg: %v", err)
+	}
+	return o, m
+}
+
+// relationsOn returns the relations the user has on the org, sorted.
+func (e *env) relationsOn(t *testing.T, user, org tenancy.UUID) []string {
+	t.Helper()
+	var rels []string
+	for _, tup := range e.subjectTuples(t, user) {
+		if tup.Key.Object == (tuples.Ref{Type: "org", ID: org}) {
+			rels = append(rels, tup.Key.Relation)
+		}
+	}
+	sort.Strings(rels)
+	return rels
+}
+
+// subjectTuples returns every tuple whose subject is the user.
+func (e *env) subjectTuples(t *testing.T, user tenancy.UUID) []tuples.Tuple {
+	t.Helper()
+	var all []tuples.Tuple
+	cursor := ""
+	for {
+		p, err := e.tuples.ListBySubject(ctx, tuples.Ref{Type: "usr", ID: user}, cursor, tuples.MaxLimit)
+		if err != nil {
+			t.Fatalf("ListBySubject: %v", err)
+		}
+		all = append(all, p.Tuples...)
+		if p.Next == "" {
+			return all
+		}
+		cursor = p.Next
+	}
+}
