@@ -448,4 +448,3 @@ func show(s *string) string {
 	}
 	return fmt.Sprintf("%q", *s)
 }
-
