@@ -34,6 +34,12 @@ func Run(t *testing.T, newStores func(t *testing.T) Stores) {
 		fn   func(t *testing.T, e *env)
 	}{
 		{"Fixtures", testFixtures},
+		{"OrgLifecycle", testOrgLifecycle},
+		{"Members", testMembers},
+		{"SoleOwner", testSoleOwner},
+		{"AdminRemove", testAdminRemove},
+		{"Invitations", testInvitations},
+		{"RevokeUser", testRevokeUser},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

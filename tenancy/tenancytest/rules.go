@@ -1,0 +1,285 @@
+package tenancytest
+
+import (
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/flametrench/server/identity"
+	"github.com/flametrench/server/tenancy"
+)
+
+func ptr[T any](v T) *T { return &v }
+
+func testOrgLifecycle(t *testing.T, e *env) {
+	o, owner := e.org(t)
+	if o.Status != tenancy.Active || owner.Role != tenancy.Owner || owner.UserID.IsZero() {
+		t.Fatalf("CreateOrg = %+v, %+v", o, owner)
+	}
+	if got := e.relationsOn(t, owner.UserID, o.ID); !slices.Equal(got, []string{"owner"}) {
+		t.Fatalf("creator's relations on the org = %v, want [owner]", got)
+	}
+	bob := e.user(t)
+	bm := must[tenancy.Membership](t, "AddMember")(e.svc.AddMember(ctx, o.ID, bob, tenancy.Member, owner.UserID))
+	_, err := e.svc.AddMember(ctx, o.ID, bob, tenancy.Admin, tenancy.UUID{})
+	wantErr(t, "a second active membership", err, tenancy.ErrDuplicateMembership)
+	_, err = e.svc.AddMember(ctx, o.ID, e.user(t), "superuser", tenancy.UUID{})
+	wantErr(t, "an unknown role", err, tenancy.ErrInvalidInput)
+
+	// A suspended creator cannot create an org.
+	sus := e.user(t)
+	must[identity.User](t, "SuspendUser")(e.ids.SuspendUser(ctx, sus))
+	_, _, err = e.svc.CreateOrg(ctx, sus, tenancy.OrgInput{})
+	wantErr(t, "a suspended creator", err, identity.ErrUserNotActive)
+
+	// Slugs: format, uniqueness, freed by revocation.
+	_, _, err = e.svc.CreateOrg(ctx, bob, tenancy.OrgInput{Slug: ptr("Bad_Slug")})
+	wantErr(t, "a malformed slug", err, tenancy.ErrSlugFormat)
+	acme, _, err := e.svc.CreateOrg(ctx, bob, tenancy.OrgInput{Name: ptr("Acme"), Slug: ptr("acme")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = e.svc.CreateOrg(ctx, bob, tenancy.OrgInput{Slug: ptr("acme")})
+	wantErr(t, "a taken slug", err, tenancy.ErrSlugTaken)
+	must[tenancy.Org](t, "RevokeOrg(acme)")(e.svc.RevokeOrg(ctx, acme.ID))
+	if _, _, err := e.svc.CreateOrg(ctx, bob, tenancy.OrgInput{Slug: ptr("acme")}); err != nil {
+		t.Fatalf("a revoked org's slug is not free: %v", err)
+	}
+
+	// Suspension lifts the grants; reinstatement restores them.
+	s := must[tenancy.Org](t, "SuspendOrg")(e.svc.SuspendOrg(ctx, o.ID))
+	if s.Status != tenancy.Suspended || len(e.relationsOn(t, bob, o.ID)) != 0 || len(e.relationsOn(t, owner.UserID, o.ID)) != 0 {
+		t.Fatalf("after suspension: org %s, bob %v, owner %v", s.Status, e.relationsOn(t, bob, o.ID), e.relationsOn(t, owner.UserID, o.ID))
+	}
+	if m := must[tenancy.Membership](t, "GetMembership")(e.svc.GetMembership(ctx, bm.ID)); m.Status != tenancy.Active {
+		t.Fatalf("suspending the org changed a membership to %s", m.Status)
+	}
+	_, err = e.svc.AddMember(ctx, o.ID, e.user(t), tenancy.Member, tenancy.UUID{})
+	wantErr(t, "add to a suspended org", err, tenancy.ErrOrgNotActive)
+	_, err = e.svc.ChangeRole(ctx, bm.ID, tenancy.Admin)
+	wantErr(t, "change a role in a suspended org", err, tenancy.ErrOrgNotActive)
+	must[tenancy.Org](t, "SuspendOrg(again)")(e.svc.SuspendOrg(ctx, o.ID))
+	must[tenancy.Org](t, "ReinstateOrg")(e.svc.ReinstateOrg(ctx, o.ID))
+	if got := e.relationsOn(t, bob, o.ID); !slices.Equal(got, []string{"member"}) {
+		t.Fatalf("after reinstatement bob has %v, want [member]", got)
+	}
+	// Updates: partial, null clears, suspended allowed, revoked terminal.
+	u := must[tenancy.Org](t, "UpdateOrg")(e.svc.UpdateOrg(ctx, o.ID, tenancy.OrgPatch{Name: ptr(ptr("Renamed"))}))
+	if u.Name == nil || *u.Name != "Renamed" || u.Slug != nil {
+		t.Fatalf("UpdateOrg = %+v", u)
+	}
+	// Revocation ends every membership and its tuple.
+	r := must[tenancy.Org](t, "RevokeOrg")(e.svc.RevokeOrg(ctx, o.ID))
+	if r.Status != tenancy.Revoked || len(e.relationsOn(t, bob, o.ID)) != 0 || len(e.relationsOn(t, owner.UserID, o.ID)) != 0 {
+		t.Fatalf("after revocation: %s, bob %v", r.Status, e.relationsOn(t, bob, o.ID))
+	}
+	page := must[tenancy.Page[tenancy.Membership]](t, "ListMembers")(e.svc.ListMembers(ctx, o.ID, tenancy.Active, "", 10))
+	if len(page.Items) != 0 {
+		t.Fatalf("active members of a revoked org: %+v", page.Items)
+	}
+	for name, op := range map[string]func() (tenancy.Org, error){
+		"revoke again": func() (tenancy.Org, error) { return e.svc.RevokeOrg(ctx, o.ID) },
+		"reinstate":    func() (tenancy.Org, error) { return e.svc.ReinstateOrg(ctx, o.ID) },
+		"update":       func() (tenancy.Org, error) { return e.svc.UpdateOrg(ctx, o.ID, tenancy.OrgPatch{Name: ptr(ptr("x"))}) },
+	} {
+		_, err := op()
+		wantErr(t, name+" a revoked org", err, tenancy.ErrAlreadyTerminal)
+	}
+}
+
+func testMembers(t *testing.T, e *env) {
+	o, owner := e.org(t)
+	var ids []tenancy.UUID
+	for range 3 {
+		m := must[tenancy.Membership](t, "AddMember")(e.svc.AddMember(ctx, o.ID, e.user(t), tenancy.Guest, owner.UserID))
+		ids = append(ids, m.ID)
+	}
+	// Pages of two, in id order: owner, g1 | g2, g3.
+	p1 := must[tenancy.Page[tenancy.Membership]](t, "ListMembers")(e.svc.ListMembers(ctx, o.ID, "", "", 2))
+	p2 := must[tenancy.Page[tenancy.Membership]](t, "ListMembers(2)")(e.svc.ListMembers(ctx, o.ID, "", p1.Next, 2))
+	if len(p1.Items) != 2 || p1.Next == "" || len(p2.Items) != 2 || p2.Next != "" || p2.Items[1].ID != ids[2] {
+		t.Fatalf("pages %+v / %+v", p1, p2)
+	}
+	_, err := e.svc.ListMembers(ctx, o.ID, "", "mem_nonsense", 2)
+	if err == nil {
+		t.Fatal("a bad cursor was accepted")
+	}
+
+	// A role change is revoke-and-re-add with the tuple swapped.
+	n := must[tenancy.Membership](t, "ChangeRole")(e.svc.ChangeRole(ctx, ids[0], tenancy.Editor))
+	old := must[tenancy.Membership](t, "GetMembership(old)")(e.svc.GetMembership(ctx, ids[0]))
+	if n.ID == ids[0] || n.Replaces != ids[0] || n.Role != tenancy.Editor || old.Status != tenancy.Revoked {
+		t.Fatalf("ChangeRole = %+v (old %+v)", n, old)
+	}
+	if got := e.relationsOn(t, n.UserID, o.ID); !slices.Equal(got, []string{"editor"}) {
+		t.Fatalf("after the change: %v, want [editor]", got)
+	}
+	_, err = e.svc.ChangeRole(ctx, ids[0], tenancy.Admin)
+	wantErr(t, "change a revoked membership", err, tenancy.ErrMembershipNotActive)
+
+	// Suspension lifts the membership's tuple; reinstatement restores it,
+	// unless the user joined again meanwhile.
+	s := must[tenancy.Membership](t, "SuspendMembership")(e.svc.SuspendMembership(ctx, ids[1]))
+	if s.Status != tenancy.Suspended || len(e.relationsOn(t, s.UserID, o.ID)) != 0 {
+		t.Fatalf("suspended: %+v, relations %v", s, e.relationsOn(t, s.UserID, o.ID))
+	}
+	must[tenancy.Membership](t, "ReinstateMembership")(e.svc.ReinstateMembership(ctx, ids[1]))
+	if got := e.relationsOn(t, s.UserID, o.ID); !slices.Equal(got, []string{"guest"}) {
+		t.Fatalf("reinstated: %v, want [guest]", got)
+	}
+	s = must[tenancy.Membership](t, "SuspendMembership")(e.svc.SuspendMembership(ctx, ids[2]))
+	must[tenancy.Membership](t, "AddMember(again)")(e.svc.AddMember(ctx, o.ID, s.UserID, tenancy.Member, tenancy.UUID{}))
+	_, err = e.svc.ReinstateMembership(ctx, ids[2])
+	wantErr(t, "reinstate beside a newer active membership", err, tenancy.ErrDuplicateMembership)
+
+	orgs := must[[]tenancy.Membership](t, "ListOrgsOf")(e.svc.ListOrgsOf(ctx, s.UserID))
+	if len(orgs) != 2 { // the suspended one and the new one
+		t.Fatalf("ListOrgsOf = %+v, want 2 memberships", orgs)
+	}
+}
+
+func testSoleOwner(t *testing.T, e *env) {
+	o, owner := e.org(t)
+	bob := must[tenancy.Membership](t, "AddMember")(e.svc.AddMember(ctx, o.ID, e.user(t), tenancy.Admin, owner.UserID))
+	for name, op := range map[string]func() error{
+		"demote":  func() error { _, err := e.svc.ChangeRole(ctx, owner.ID, tenancy.Admin); return err },
+		"suspend": func() error { _, err := e.svc.SuspendMembership(ctx, owner.ID); return err },
+		"leave":   func() error { _, err := e.svc.SelfLeave(ctx, owner.ID, tenancy.UUID{}); return err },
+		"admin-remove": func() error {
+			_, err := e.svc.AdminRemove(ctx, bob.UserID, owner.ID)
+			if errors.Is(err, tenancy.ErrRoleHierarchy) {
+				return tenancy.ErrSoleOwner // never removable this way at all
+			}
+			return err
+		},
+	} {
+		wantErr(t, name+" the sole owner", op(), tenancy.ErrSoleOwner)
+	}
+	// With a second owner, the first may step down.
+	co := must[tenancy.Membership](t, "ChangeRole(bob → owner)")(e.svc.ChangeRole(ctx, bob.ID, tenancy.Owner))
+	must[tenancy.Membership](t, "demote one of two owners")(e.svc.ChangeRole(ctx, owner.ID, tenancy.Member))
+	wantErr(t, "leave as the last owner left", func() error { _, err := e.svc.SelfLeave(ctx, co.ID, tenancy.UUID{}); return err }(), tenancy.ErrSoleOwner)
+	// Leaving with a transfer target that is not a member fails whole.
+	_, err := e.svc.SelfLeave(ctx, co.ID, e.user(t))
+	wantErr(t, "transfer to a non-member", err, tenancy.ErrMembershipNotActive)
+	if got := e.relationsOn(t, co.UserID, o.ID); !slices.Equal(got, []string{"owner"}) {
+		t.Fatalf("a failed leave changed the owner's relations to %v", got)
+	}
+}
+
+func testAdminRemove(t *testing.T, e *env) {
+	o, owner := e.org(t)
+	admin := must[tenancy.Membership](t, "AddMember(admin)")(e.svc.AddMember(ctx, o.ID, e.user(t), tenancy.Admin, owner.UserID))
+	member := must[tenancy.Membership](t, "AddMember(member)")(e.svc.AddMember(ctx, o.ID, e.user(t), tenancy.Member, owner.UserID))
+	outsider := e.user(t)
+	_, err := e.svc.AdminRemove(ctx, outsider, member.ID)
+	wantErr(t, "an outsider removes", err, tenancy.ErrForbidden)
+	_, err = e.svc.AdminRemove(ctx, member.UserID, admin.ID)
+	wantErr(t, "a member removes an admin", err, tenancy.ErrForbidden)
+	r := must[tenancy.Membership](t, "AdminRemove")(e.svc.AdminRemove(ctx, admin.UserID, member.ID))
+	if r.Status != tenancy.Revoked || r.RemovedBy != admin.UserID || len(e.relationsOn(t, member.UserID, o.ID)) != 0 {
+		t.Fatalf("AdminRemove = %+v", r)
+	}
+	_, err = e.svc.AdminRemove(ctx, admin.UserID, owner.ID)
+	wantErr(t, "an admin removes the owner", err, tenancy.ErrRoleHierarchy)
+	l := must[tenancy.Membership](t, "SelfLeave")(e.svc.SelfLeave(ctx, admin.ID, tenancy.UUID{}))
+	if !l.RemovedBy.IsZero() || l.Status != tenancy.Revoked {
+		t.Fatalf("SelfLeave = %+v", l)
+	}
+}
+
+func testInvitations(t *testing.T, e *env) {
+	o, owner := e.org(t)
+	admin := must[tenancy.Membership](t, "AddMember(admin)")(e.svc.AddMember(ctx, o.ID, e.user(t), tenancy.Admin, owner.UserID))
+	day := func() time.Time { return time.Now().Add(time.Duration(e.skew.Load()) + 24*time.Hour) }
+	invite := func(by tenancy.UUID, role tenancy.Role, pre ...tenancy.PreTuple) (tenancy.Invitation, error) {
+		return e.svc.CreateInvitation(ctx, tenancy.NewInvitation{OrgID: o.ID, Identifier: "new@example.com", Role: role,
+			InvitedBy: by, ExpiresAt: day(), PreTuples: pre})
+	}
+	_, err := invite(e.user(t), tenancy.Member)
+	wantErr(t, "an outsider invites", err, tenancy.ErrForbidden)
+	_, err = invite(admin.UserID, tenancy.Owner)
+	wantErr(t, "an admin invites an owner", err, tenancy.ErrRoleHierarchy)
+	_, err = invite(owner.UserID, tenancy.Member, tenancy.PreTuple{Relation: "admin", ObjectType: "org", ObjectID: o.ID})
+	wantErr(t, "a pre-tuple granting an org role", err, tenancy.ErrInvalidInput)
+	_, err = e.svc.CreateInvitation(ctx, tenancy.NewInvitation{OrgID: o.ID, Identifier: "x@example.com", Role: tenancy.Member,
+		InvitedBy: owner.UserID, ExpiresAt: time.Now().Add(-time.Minute)})
+	wantErr(t, "an expiry in the past", err, tenancy.ErrPastExpiration)
+
+	// Expiry: shown as expired, listed as expired, not acceptable.
+	late := must[tenancy.Invitation](t, "CreateInvitation")(invite(owner.UserID, tenancy.Member))
+	e.advance(25 * time.Hour)
+	if got := must[tenancy.Invitation](t, "GetInvitation")(e.svc.GetInvitation(ctx, late.ID)); got.Status != tenancy.InvitationExpired {
+		t.Fatalf("an invitation past expiry reads %s", got.Status)
+	}
+	exp := must[tenancy.Page[tenancy.Invitation]](t, "ListInvitations(expired)")(e.svc.ListInvitations(ctx, o.ID, tenancy.InvitationExpired, "", 10))
+	pend := must[tenancy.Page[tenancy.Invitation]](t, "ListInvitations(pending)")(e.svc.ListInvitations(ctx, o.ID, tenancy.InvitationPending, "", 10))
+	if len(exp.Items) != 1 || exp.Items[0].ID != late.ID || len(pend.Items) != 0 {
+		t.Fatalf("expired %+v, pending %+v", exp.Items, pend.Items)
+	}
+	_, err = e.svc.AcceptInvitation(ctx, late.ID, tenancy.UUID{}, "")
+	wantErr(t, "accept an expired invitation", err, tenancy.ErrInvitationExpired)
+
+	// Decline and revoke are terminal; terminal states are immutable.
+	d := must[tenancy.Invitation](t, "CreateInvitation")(invite(owner.UserID, tenancy.Member))
+	dd := must[tenancy.Invitation](t, "DeclineInvitation")(e.svc.DeclineInvitation(ctx, d.ID, tenancy.UUID{}))
+	if dd.Status != tenancy.InvitationDeclined || dd.TerminalAt == nil {
+		t.Fatalf("declined: %+v", dd)
+	}
+	_, err = e.svc.RevokeInvitation(ctx, d.ID, owner.UserID)
+	wantErr(t, "revoke a declined invitation", err, tenancy.ErrInvitationNotPending)
+	_, err = e.svc.AcceptInvitation(ctx, d.ID, tenancy.UUID{}, "")
+	wantErr(t, "accept a declined invitation", err, tenancy.ErrInvitationNotPending)
+
+	// Accepting as a user who is already a member fails whole: nothing is
+	// written and the invitation stays pending.
+	p := must[tenancy.Invitation](t, "CreateInvitation")(invite(owner.UserID, tenancy.Member,
+		tenancy.PreTuple{Relation: "viewer", ObjectType: "doc", ObjectID: o.ID}))
+	_, err = e.svc.AcceptInvitation(ctx, p.ID, admin.UserID, "new@example.com")
+	wantErr(t, "accept as an existing member", err, tenancy.ErrDuplicateMembership)
+	if got := must[tenancy.Invitation](t, "GetInvitation")(e.svc.GetInvitation(ctx, p.ID)); got.Status != tenancy.InvitationPending {
+		t.Fatalf("a failed accept left the invitation %s", got.Status)
+	}
+	for _, tup := range e.subjectTuples(t, admin.UserID) {
+		if tup.Key.Relation == "viewer" {
+			t.Fatal("a failed accept wrote a pre-tuple")
+		}
+	}
+	// The mint-new path creates the invitee.
+	a := must[tenancy.Accepted](t, "AcceptInvitation")(e.svc.AcceptInvitation(ctx, p.ID, tenancy.UUID{}, ""))
+	if a.Invitation.Status != tenancy.InvitationAccepted || a.Invitation.TerminalBy != a.Membership.UserID ||
+		a.Invitation.InvitedUserID != a.Membership.UserID || len(a.Tuples) != 1 || a.Membership.InvitedBy != owner.UserID {
+		t.Fatalf("Accepted = %+v", a)
+	}
+	if u := must[identity.User](t, "GetUser(invitee)")(e.ids.GetUser(ctx, a.Membership.UserID)); u.Status != identity.Active {
+		t.Fatalf("invitee %+v", u)
+	}
+}
+
+func testRevokeUser(t *testing.T, e *env) {
+	o, owner := e.org(t)
+	alone, aloneOwner := e.org(t)
+	bob := must[tenancy.Membership](t, "AddMember")(e.svc.AddMember(ctx, o.ID, e.user(t), tenancy.Member, owner.UserID))
+	must[tenancy.Membership](t, "AddMember(bob → alone)")(e.svc.AddMember(ctx, alone.ID, bob.UserID, tenancy.Admin, aloneOwner.UserID))
+
+	// A user whose revocation would strand other members without an owner
+	// is refused, and nothing of the cascade happens.
+	_, err := e.ids.RevokeUser(ctx, owner.UserID)
+	wantErr(t, "revoke the sole owner of an org with members", err, tenancy.ErrSoleOwner)
+	if u := must[identity.User](t, "GetUser")(e.ids.GetUser(ctx, owner.UserID)); u.Status != identity.Active {
+		t.Fatalf("a refused revocation left the user %s", u.Status)
+	}
+	// A member's revocation revokes every membership and tuple of theirs.
+	must[identity.User](t, "RevokeUser(bob)")(e.ids.RevokeUser(ctx, bob.UserID))
+	for _, org := range []tenancy.UUID{o.ID, alone.ID} {
+		if got := e.relationsOn(t, bob.UserID, org); len(got) != 0 {
+			t.Fatalf("a revoked user keeps %v", got)
+		}
+	}
+	if ms := must[[]tenancy.Membership](t, "ListOrgsOf")(e.svc.ListOrgsOf(ctx, bob.UserID)); len(ms) != 0 {
+		t.Fatalf("a revoked user's memberships: %+v", ms)
+	}
+	// The sole owner and sole member may go: nobody is stranded.
+	must[identity.User](t, "RevokeUser(alone owner)")(e.ids.RevokeUser(ctx, aloneOwner.UserID))
+}
