@@ -34,8 +34,19 @@ func (s *Service) AddMember(ctx context.Context, org, user UUID, role Role, invi
 	return m, nil
 }
 
-// add stores a new active membership and its tuple.
+// add stores a new active membership and its tuple. An org without an
+// active owner (its last one was revoked with their account) takes an
+// owner before anyone else, so it never has members and no owner (MEM-4).
 func add(ctx context.Context, tx Tx, m Membership) error {
+	if m.Role != Owner {
+		owners, err := tx.ActiveOwners(ctx, m.OrgID)
+		if err != nil {
+			return err
+		}
+		if len(owners) == 0 {
+			return ErrNoOwner.With("%s has no active owner: add an owner first", tuples.FormatID("org", m.OrgID))
+		}
+	}
 	if _, err := tx.ActiveMembership(ctx, m.OrgID, m.UserID); err == nil {
 		return ErrDuplicateMembership.With("%s already has an active membership of %s",
 			tuples.FormatID("usr", m.UserID), tuples.FormatID("org", m.OrgID))

@@ -40,6 +40,9 @@ func Run(t *testing.T, newStores func(t *testing.T) Stores) {
 		{"AdminRemove", testAdminRemove},
 		{"Invitations", testInvitations},
 		{"RevokeUser", testRevokeUser},
+		{"ConcurrentAccept", testConcurrentAccept},
+		{"ConcurrentTransfers", testConcurrentTransfers},
+		{"Duality", testDuality},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

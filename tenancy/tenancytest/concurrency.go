@@ -1,0 +1,330 @@
+package tenancytest
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/flametrench/server/tenancy"
+	"github.com/flametrench/server/tuples"
+)
+
+// Two or more simultaneous accepts of one invitation: exactly one wins,
+// and exactly one membership comes of it.
+func testConcurrentAccept(t *testing.T, e *env) {
+	o, owner := e.org(t)
+	inv := must[tenancy.Invitation](t, "CreateInvitation")(e.svc.CreateInvitation(ctx, tenancy.NewInvitation{
+		OrgID: o.ID, Identifier: "race@example.com", Role: tenancy.Member, InvitedBy: owner.UserID, ExpiresAt: time.Now().Add(time.Hour)}))
+	const n = 8
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = e.svc.AcceptInvitation(ctx, inv.ID, tenancy.UUID{}, "")
+		}()
+	}
+	wg.Wait()
+	wins := 0
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			wins++
+		case !errors.Is(err, tenancy.ErrInvitationNotPending):
+			t.Errorf("a losing accept: %v, want ErrInvitationNotPending", err)
+		}
+	}
+	members := must[tenancy.Page[tenancy.Membership]](t, "ListMembers")(e.svc.ListMembers(ctx, o.ID, tenancy.Active, "", 50))
+	if wins != 1 || len(members.Items) != 2 {
+		t.Fatalf("%d accepts won and the org has %d active members, want 1 and 2", wins, len(members.Items))
+	}
+}
+
+// Simultaneous transfers, and simultaneous demotions of the two owners,
+// never leave the org without exactly the owners one winner implies.
+func testConcurrentTransfers(t *testing.T, e *env) {
+	o, owner := e.org(t)
+	var ms []tenancy.Membership
+	for range 4 {
+		ms = append(ms, must[tenancy.Membership](t, "AddMember")(e.svc.AddMember(ctx, o.ID, e.user(t), tenancy.Member, owner.UserID)))
+	}
+	var wg sync.WaitGroup
+	for _, to := range ms {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			e.svc.TransferOwnership(ctx, o.ID, owner.ID, to.ID) // all but one must fail
+		}()
+	}
+	wg.Wait()
+	owners := e.activeOwners(t, o.ID)
+	if len(owners) != 1 || owners[0] == owner.UserID {
+		t.Fatalf("after concurrent transfers the owners are %v, want exactly one new owner", owners)
+	}
+	e.checkDuality(t, o.ID)
+
+	// Two owners demoting each other at once: one stays.
+	p, po := e.org(t)
+	second := must[tenancy.Membership](t, "AddMember(owner)")(e.svc.AddMember(ctx, p.ID, e.user(t), tenancy.Owner, po.UserID))
+	for range 5 {
+		var ok [2]bool
+		wg.Add(2)
+		for i, m := range []tenancy.Membership{po, second} {
+			go func() {
+				defer wg.Done()
+				_, err := e.svc.ChangeRole(ctx, m.ID, tenancy.Member)
+				ok[i] = err == nil
+			}()
+		}
+		wg.Wait()
+		if ok[0] && ok[1] {
+			t.Fatal("both owners were demoted")
+		}
+		if n := len(e.activeOwners(t, p.ID)); n != 1 {
+			t.Fatalf("%d active owners after concurrent demotions, want 1", n)
+		}
+		// Restore two owners for the next round.
+		owners := e.memberships(t, p.ID)
+		po, second = tenancy.Membership{}, tenancy.Membership{}
+		for _, m := range owners {
+			if m.Role == tenancy.Owner {
+				po = m
+			} else {
+				second = must[tenancy.Membership](t, "re-promote")(e.svc.ChangeRole(ctx, m.ID, tenancy.Owner))
+			}
+		}
+	}
+	e.checkDuality(t, p.ID)
+}
+
+// memberships lists an org's active memberships.
+func (e *env) memberships(t *testing.T, org tenancy.UUID) []tenancy.Membership {
+	t.Helper()
+	var all []tenancy.Membership
+	cursor := ""
+	for {
+		p, err := e.svc.ListMembers(ctx, org, tenancy.Active, cursor, tuples.MaxLimit)
+		if err != nil {
+			t.Fatalf("ListMembers: %v", err)
+		}
+		all = append(all, p.Items...)
+		if p.Next == "" {
+			return all
+		}
+		cursor = p.Next
+	}
+}
+
+func (e *env) activeOwners(t *testing.T, org tenancy.UUID) []tenancy.UUID {
+	t.Helper()
+	var out []tenancy.UUID
+	for _, m := range e.memberships(t, org) {
+		if m.Role == tenancy.Owner {
+			out = append(out, m.UserID)
+		}
+	}
+	return out
+}
+
+// checkDuality holds an org to the module's two invariants: its membership
+// tuples are exactly those of its active memberships while it is active
+// (none otherwise), and if it has an active member it has an active owner.
+func (e *env) checkDuality(t *testing.T, org tenancy.UUID) {
+	t.Helper()
+	o := must[tenancy.Org](t, "GetOrg")(e.svc.GetOrg(ctx, org))
+	want := map[string]bool{}
+	owners := 0
+	members := e.memberships(t, org)
+	for _, m := range members {
+		if o.Status == tenancy.Active {
+			want[fmt.Sprint(m.UserID, "#", m.Role)] = true
+		}
+		if m.Role == tenancy.Owner {
+			owners++
+		}
+	}
+	got := map[string]bool{}
+	cursor := ""
+	for {
+		p, err := e.tuples.ListByObject(ctx, tuples.Ref{Type: "org", ID: org}, "", cursor, tuples.MaxLimit)
+		if err != nil {
+			t.Fatalf("ListByObject: %v", err)
+		}
+		for _, tup := range p.Tuples {
+			if tup.Key.Subject.Type == "usr" && tenancy.Role(tup.Key.Relation).Valid() {
+				got[fmt.Sprint(tup.Key.Subject.ID, "#", tup.Key.Relation)] = true
+			}
+		}
+		if p.Next == "" {
+			break
+		}
+		cursor = p.Next
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("org %s (%s): membership tuples %v, want %v", tuples.FormatID("org", org), o.Status, got, want)
+	}
+	if len(members) > 0 && owners == 0 {
+		t.Fatalf("org %s has %d active members and no active owner", tuples.FormatID("org", org), len(members))
+	}
+}
+
+// testDuality is the property test: after every step of a random sequence
+// of tenancy operations, failing ones included, every org's membership
+// tuples equal exactly those its active memberships imply, and no org with
+// an active member lacks an active owner.
+func testDuality(t *testing.T, e *env) {
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	r := rand.New(rand.NewPCG(seed, 42))
+	var users, orgs []tenancy.UUID
+	var mems []tenancy.UUID
+	var invs []tenancy.UUID
+	for range 6 {
+		users = append(users, e.user(t))
+	}
+	pick := func(ids []tenancy.UUID) tenancy.UUID {
+		if len(ids) == 0 {
+			return tenancy.UUID{}
+		}
+		return ids[r.IntN(len(ids))]
+	}
+	// activeMem picks an active membership of a random org, preferring
+	// one of the role when it is not "" (nil: the org has none).
+	activeMem := func(org tenancy.UUID, role tenancy.Role) *tenancy.Membership {
+		ms := e.memberships(t, org)
+		var fit []tenancy.Membership
+		for _, m := range ms {
+			if role == "" || m.Role == role {
+				fit = append(fit, m)
+			}
+		}
+		if len(fit) == 0 {
+			return nil
+		}
+		m := fit[r.IntN(len(fit))]
+		return &m
+	}
+	memOf := func(org tenancy.UUID, role tenancy.Role) tenancy.UUID {
+		if m := activeMem(org, role); m != nil && r.IntN(5) > 0 {
+			return m.ID
+		}
+		return pick(mems) // sometimes a stale or foreign one
+	}
+	roles := []tenancy.Role{tenancy.Owner, tenancy.Admin, tenancy.Member, tenancy.Guest, tenancy.Viewer, tenancy.Editor}
+	role := func() tenancy.Role { return roles[r.IntN(len(roles))] }
+	succeeded := map[string]int{}
+	steps := 300
+	if testing.Short() {
+		steps = 100
+	}
+	for step := range steps {
+		var err error
+		var what string
+		switch k := r.IntN(16); {
+		case k == 0 || len(orgs) == 0:
+			what = "CreateOrg"
+			var o tenancy.Org
+			var m tenancy.Membership
+			if o, m, err = e.svc.CreateOrg(ctx, pick(users), tenancy.OrgInput{}); err == nil {
+				orgs, mems = append(orgs, o.ID), append(mems, m.ID)
+			}
+		case k <= 3:
+			what = "AddMember"
+			var m tenancy.Membership
+			if m, err = e.svc.AddMember(ctx, pick(orgs), pick(users), role(), tenancy.UUID{}); err == nil {
+				mems = append(mems, m.ID)
+			}
+		case k <= 5:
+			what = "ChangeRole"
+			var m tenancy.Membership
+			if m, err = e.svc.ChangeRole(ctx, memOf(pick(orgs), ""), role()); err == nil {
+				mems = append(mems, m.ID)
+			}
+		case k == 6:
+			what = "SuspendMembership"
+			_, err = e.svc.SuspendMembership(ctx, memOf(pick(orgs), ""))
+		case k == 7:
+			what = "ReinstateMembership"
+			_, err = e.svc.ReinstateMembership(ctx, pick(mems))
+		case k == 8:
+			what = "SelfLeave"
+			org := pick(orgs)
+			to := tenancy.UUID{}
+			if m := activeMem(org, ""); m != nil && r.IntN(2) == 0 {
+				to = m.UserID
+			}
+			_, err = e.svc.SelfLeave(ctx, memOf(org, ""), to)
+			if err == nil {
+				for _, m := range e.memberships(t, org) {
+					mems = append(mems, m.ID)
+				}
+			}
+		case k == 9:
+			what = "AdminRemove"
+			org := pick(orgs)
+			admin := pick(users)
+			if m := activeMem(org, tenancy.Admin); m != nil && r.IntN(3) > 0 {
+				admin = m.UserID
+			}
+			_, err = e.svc.AdminRemove(ctx, admin, memOf(org, ""))
+		case k == 10:
+			what = "TransferOwnership"
+			var from, to tenancy.Membership
+			org := pick(orgs)
+			if from, to, err = e.svc.TransferOwnership(ctx, org, memOf(org, tenancy.Owner), memOf(org, "")); err == nil {
+				mems = append(mems, from.ID, to.ID)
+			}
+		case k == 11:
+			what = "Suspend/ReinstateOrg"
+			if r.IntN(2) == 0 {
+				_, err = e.svc.SuspendOrg(ctx, pick(orgs))
+			} else {
+				_, err = e.svc.ReinstateOrg(ctx, pick(orgs))
+			}
+		case k == 12 && r.IntN(4) == 0:
+			what = "RevokeOrg"
+			_, err = e.svc.RevokeOrg(ctx, pick(orgs))
+		case k == 13:
+			what = "CreateInvitation"
+			var inv tenancy.Invitation
+			org := pick(orgs)
+			by := pick(users)
+			if m := activeMem(org, ""); m != nil {
+				by = m.UserID
+			}
+			if inv, err = e.svc.CreateInvitation(ctx, tenancy.NewInvitation{OrgID: org, Identifier: "x@example.com",
+				Role: role(), InvitedBy: by, ExpiresAt: time.Now().Add(time.Hour)}); err == nil {
+				invs = append(invs, inv.ID)
+			}
+		case k == 14:
+			what = "AcceptInvitation"
+			var a tenancy.Accepted
+			if a, err = e.svc.AcceptInvitation(ctx, pick(invs), pick(users), "x@example.com"); err == nil {
+				mems = append(mems, a.Membership.ID)
+			}
+		default:
+			if r.IntN(4) == 0 {
+				what = "RevokeUser"
+				if _, err = e.ids.RevokeUser(ctx, pick(users)); err == nil {
+					users = append(users, e.user(t))
+				}
+			}
+		}
+		if err == nil && what != "" {
+			succeeded[what]++
+		}
+		if err != nil && tuples.KindOf(err) == tuples.Internal {
+			t.Fatalf("step %d %s: internal error %v", step, what, err)
+		}
+		if step%10 == 9 || step == steps-1 {
+			for _, o := range orgs {
+				e.checkDuality(t, o)
+			}
+		}
+	}
+	t.Logf("operations that succeeded: %v", succeeded)
+}
