@@ -84,7 +84,9 @@ func newEnv(t *testing.T, st Stores) *env {
 	e.svc = identity.NewService(st.Identity, identity.Config{
 		Hasher:  hasher,
 		Now:     now,
-		Limiter: identity.NewLimiter(identity.LimiterConfig{Now: now}),
+		// Lock-outs of a minute, not a second: the real clock moves too,
+		// and under -race a few Argon2id runs take longer than a second.
+		Limiter: identity.NewLimiter(identity.LimiterConfig{Now: now, Base: time.Minute}),
 	})
 	return e
 }
