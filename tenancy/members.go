@@ -1,8 +1,10 @@
 package tenancy
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/flametrench/server/identity"
@@ -20,10 +22,12 @@ func (s *Service) AddMember(ctx context.Context, org, user UUID, role Role, invi
 	now := s.clock()
 	m := Membership{ID: tuples.NewUUID(), UserID: user, OrgID: org, Role: role, Status: Active, InvitedBy: invitedBy, CreatedAt: now, UpdatedAt: now}
 	err := s.update(ctx, func(tx Tx) error {
-		if _, err := activeOrg(ctx, tx, org); err != nil {
+		// The user first, then the org: the order a user's revocation
+		// locks them in, so the two never wait on each other.
+		if _, err := activeUser(ctx, tx, user); err != nil {
 			return err
 		}
-		if _, err := activeUser(ctx, tx, user); err != nil {
+		if _, err := activeOrg(ctx, tx, org); err != nil {
 			return err
 		}
 		return add(ctx, tx, m)
@@ -360,11 +364,30 @@ func (s *Service) RevokeUser(ctx context.Context, itx identity.Tx, user UUID) er
 		if err != nil {
 			return err
 		}
+		// Lock the orgs in id order, so two revocations sharing orgs
+		// cannot deadlock, then list again under the locks: a membership
+		// may have changed before they were taken.
+		orgs := map[UUID]Org{}
+		ids := make([]UUID, 0, len(ms))
+		for _, m := range ms {
+			ids = append(ids, m.OrgID)
+		}
+		slices.SortFunc(ids, func(a, b UUID) int { return bytes.Compare(a[:], b[:]) })
+		for _, id := range slices.Compact(ids) {
+			if orgs[id], err = tx.Org(ctx, id); err != nil {
+				return err
+			}
+		}
+		if ms, err = tx.MembershipsOf(ctx, user); err != nil {
+			return err
+		}
 		now := s.clock()
 		for _, m := range ms {
-			o, err := tx.Org(ctx, m.OrgID)
-			if err != nil {
-				return err
+			o, ok := orgs[m.OrgID]
+			if !ok { // a membership added between the two listings
+				if o, err = tx.Org(ctx, m.OrgID); err != nil {
+					return err
+				}
 			}
 			if err := requireOtherOwner(ctx, tx, m); err != nil {
 				others, lerr := tx.Memberships(ctx, MembershipQuery{Org: m.OrgID, Status: Active, Limit: 2})

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	identitypg "github.com/flametrench/server/identity/postgres"
+	tenancypg "github.com/flametrench/server/tenancy/postgres"
 	"github.com/flametrench/server/tuples"
 	"github.com/flametrench/server/tuples/postgres"
 )
@@ -56,5 +57,6 @@ func message(err error) string {
 }
 
 // schema is every module's migrations, in the order they apply: tuples
-// first, since the others share its transactions and tables.
-var schema = [][]postgres.Migration{postgres.Migrations, identitypg.Migrations}
+// first, since the others share its transactions and tables; tenancy after
+// identity, whose usr table its memberships reference.
+var schema = [][]postgres.Migration{postgres.Migrations, identitypg.Migrations, tenancypg.Migrations}

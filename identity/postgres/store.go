@@ -60,6 +60,13 @@ type tx struct {
 	lock string // " FOR UPDATE" in an Update
 }
 
+// PG returns the tuples/postgres transaction t runs on, and whether it is
+// an Update's (its rows are to be locked; a View's is not and must not be
+// written through). A store that shares identity's transactions
+// (tenancy/postgres) reaches it through this method, without importing
+// this package.
+func (t *tx) PG() (*tpg.Tx, bool) { return t.t, t.lock != "" }
+
 // translate maps what the driver reports onto the module's errors; the rest
 // goes through tuples/postgres's translation when the transaction returns.
 func translate(err error, notFound error) error {

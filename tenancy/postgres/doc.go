@@ -24,6 +24,15 @@
 // tuples/postgres. View reads without a transaction, and its Put methods
 // fail.
 //
+// The foreign key mem.usr_id → usr is part of the locking: inserting a
+// membership takes a key-share lock on the user's row, which conflicts with
+// the FOR UPDATE that identity's user revocation holds. So a role change or
+// transfer that adds a membership for a user being revoked waits for (or
+// deadlocks with, and is retried against) the revocation, instead of
+// leaving a revoked user an active membership that Service.RevokeUser,
+// having listed the user's memberships before locking their organizations,
+// did not see.
+//
 // A Put that violates a unique index returns the module's sentinel
 // (ErrSlugTaken, ErrDuplicateMembership) and leaves the transaction
 // aborted, as PostgreSQL does: the caller must return the error, not go on.
