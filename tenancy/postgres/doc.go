@@ -29,9 +29,9 @@
 // the FOR UPDATE that identity's user revocation holds. So a role change or
 // transfer that adds a membership for a user being revoked waits for (or
 // deadlocks with, and is retried against) the revocation, instead of
-// leaving a revoked user an active membership that Service.RevokeUser,
-// having listed the user's memberships before locking their organizations,
-// did not see.
+// leaving a revoked user an active membership. (Service.RevokeUser also
+// lists the memberships again after locking their organizations, in id
+// order.)
 //
 // A Put that violates a unique index returns the module's sentinel
 // (ErrSlugTaken, ErrDuplicateMembership) and leaves the transaction
