@@ -28,11 +28,14 @@ const (
 var errAdminEnv = errors.New(envAdminIdentifier + " and " + envAdminPassword + " must be set together")
 
 // newIdentity returns the identity service over store, its Argon2id pool's
-// metrics on reg; oidcVerifier may be nil (OIDC sign-in off).
-func newIdentity(store identity.Store, reg prometheus.Registerer, oidcVerifier *oidc.Verifier) *identity.Service {
+// metrics on reg; oidcVerifier may be nil (OIDC sign-in off); onRevokeUser
+// is tenancy's membership cascade.
+func newIdentity(store identity.Store, reg prometheus.Registerer, oidcVerifier *oidc.Verifier,
+	onRevokeUser func(context.Context, identity.Tx, identity.UUID) error) *identity.Service {
 	return identity.NewService(store, identity.Config{
-		Hasher: password.NewPool(password.PoolConfig{Registerer: reg}),
-		OIDC:   oidcVerifier,
+		Hasher:       password.NewPool(password.PoolConfig{Registerer: reg}),
+		OIDC:         oidcVerifier,
+		OnRevokeUser: onRevokeUser,
 	})
 }
 

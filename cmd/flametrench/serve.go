@@ -18,6 +18,9 @@ import (
 	identitymemory "github.com/flametrench/server/identity/memory"
 	identitypg "github.com/flametrench/server/identity/postgres"
 	"github.com/flametrench/server/server"
+	"github.com/flametrench/server/tenancy"
+	tenancymemory "github.com/flametrench/server/tenancy/memory"
+	tenancypg "github.com/flametrench/server/tenancy/postgres"
 	"github.com/flametrench/server/tuples"
 	"github.com/flametrench/server/tuples/memory"
 	"github.com/flametrench/server/tuples/postgres"
@@ -147,7 +150,14 @@ func runServe(ctx context.Context, sio stdio, args []string) int {
 	}
 	defer eng.Close()
 
-	ids := newIdentity(users, reg, oidcVerifier)
+	// Tenancy rides on identity's transactions; identity's user
+	// revocation revokes memberships through tenancy's hook.
+	var orgs tenancy.Store = tenancymemory.New(users)
+	if *dbURL != "" {
+		orgs = tenancypg.New(users)
+	}
+	ten := tenancy.NewService(orgs, tenancy.Config{})
+	ids := newIdentity(users, reg, oidcVerifier, ten.RevokeUser)
 	if err := bootstrapAdmin(ctx, log, ids); err != nil {
 		log.Error("cannot bootstrap the platform admin", "err", err)
 		return adminStatus(err)
