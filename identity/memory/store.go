@@ -20,7 +20,7 @@ type UUID = identity.UUID
 // one. Tuple writes are buffered and applied to the tuple store at commit,
 // still under the lock, so identity rows and tuples change together.
 type Store struct {
-	tuples tuples.Writer
+	tuples tuples.Store
 
 	// mu guards every field below.
 	mu       sync.RWMutex
@@ -53,7 +53,7 @@ type credKey struct {
 }
 
 // New returns an empty store whose transactions write tuples to w.
-func New(w tuples.Writer) *Store {
+func New(w tuples.Store) *Store {
 	return &Store{
 		tuples:   w,
 		users:    map[UUID]identity.User{},
@@ -370,49 +370,129 @@ func (t *tx) PutPolicy(_ context.Context, p identity.Policy) error {
 
 func (t *tx) Tuples() identity.TupleTx { return &t.tup }
 
-// tupleBuffer holds a transaction's tuple writes until commit.
+// tupleBuffer holds a transaction's tuple writes until commit, when apply
+// writes their net effect as one batch: one revision, all or nothing, so no
+// reader ever sees half a transaction (a transfer's two owners).
 type tupleBuffer struct {
-	ops []func(context.Context, tuples.Writer) (uint64, error)
+	ops []bufferedOp
 }
 
-// Write buffers a batch. It returns the tuples the creates will have (ids
-// are assigned now); deletes and touches come back with only their key,
-// since what they find is known only at commit.
+// bufferedOp is one Write (changes) or one DeleteSubject (subject).
+type bufferedOp struct {
+	changes []tuples.Change
+	subject *tuples.Ref
+}
+
+// Write buffers a batch. It returns the tuples the creates and touches
+// will have (ids are assigned now; a touch that finds its tuple already
+// there keeps the existing one); deletes come back with only their key.
 func (b *tupleBuffer) Write(_ context.Context, changes []tuples.Change) ([]tuples.Tuple, error) {
 	changes = slices.Clone(changes)
 	out := make([]tuples.Tuple, len(changes))
 	for i := range changes {
-		if changes[i].Op == tuples.OpCreate && changes[i].ID.IsZero() {
+		if changes[i].Op != tuples.OpDelete && changes[i].ID.IsZero() {
 			changes[i].ID = tuples.NewUUID()
 		}
 		out[i] = tuples.Tuple{ID: changes[i].ID, Key: changes[i].Key, CreatedBy: changes[i].CreatedBy}
 	}
-	b.ops = append(b.ops, func(ctx context.Context, w tuples.Writer) (uint64, error) {
-		res, err := w.Write(ctx, changes)
-		return res.Revision, err
-	})
+	b.ops = append(b.ops, bufferedOp{changes: changes})
 	return out, nil
 }
 
 // DeleteSubject buffers the cascade; the count is known only at commit, so
 // it reports 0.
 func (b *tupleBuffer) DeleteSubject(_ context.Context, subject tuples.Ref) (int, error) {
-	b.ops = append(b.ops, func(ctx context.Context, w tuples.Writer) (uint64, error) {
-		_, rev, err := w.DeleteSubject(ctx, subject)
-		return rev, err
-	})
+	b.ops = append(b.ops, bufferedOp{subject: &subject})
 	return 0, nil
 }
 
-// apply runs the buffered writes and returns the last revision.
-func (b *tupleBuffer) apply(ctx context.Context, w tuples.Writer) (uint64, error) {
-	var rev uint64
-	for _, op := range b.ops {
-		r, err := op(ctx, w)
-		if err != nil {
-			return 0, err
-		}
-		rev = r
+// apply nets the buffered writes per tuple key, in order, against the
+// store as it is (which the identity store's lock keeps still for its own
+// writers), and writes the result as one batch. It returns the revision,
+// or 0 if nothing changed.
+func (b *tupleBuffer) apply(ctx context.Context, st tuples.Store) (uint64, error) {
+	type state struct {
+		first   tuples.Change // the key's first change in the transaction
+		present bool          // whether the key exists after the changes so far
 	}
-	return rev, nil
+	net := map[tuples.Key]*state{}
+	var order []tuples.Key
+	step := func(c tuples.Change) error {
+		s := net[c.Key]
+		if s == nil {
+			net[c.Key] = &state{first: c, present: c.Op != tuples.OpDelete}
+			order = append(order, c.Key)
+			return nil
+		}
+		switch {
+		case c.Op == tuples.OpDelete && !s.present:
+			return tuples.ErrTupleNotFound.With("no tuple %s", c.Key)
+		case c.Op == tuples.OpCreate && s.present:
+			return tuples.ErrDuplicateTuple.With("tuple %s already exists", c.Key)
+		}
+		s.present = c.Op != tuples.OpDelete
+		return nil
+	}
+	for _, op := range b.ops {
+		if op.subject == nil {
+			for _, c := range op.changes {
+				if c.Op == tuples.OpDelete && !c.ID.IsZero() {
+					t, err := st.Get(ctx, c.ID)
+					if err != nil {
+						return 0, err
+					}
+					c.Key = t.Key
+				}
+				if err := step(c); err != nil {
+					return 0, err
+				}
+			}
+			continue
+		}
+		// Every tuple of the subject as the transaction sees it: the
+		// store's, and those the transaction created.
+		var doomed []tuples.Key
+		listed := map[tuples.Key]bool{}
+		for cursor := ""; ; {
+			p, err := st.ListBySubject(ctx, *op.subject, cursor, tuples.MaxLimit)
+			if err != nil {
+				return 0, err
+			}
+			for _, t := range p.Tuples {
+				if s := net[t.Key]; s == nil || s.present {
+					doomed, listed[t.Key] = append(doomed, t.Key), true
+				}
+			}
+			if cursor = p.Next; cursor == "" {
+				break
+			}
+		}
+		for _, k := range order {
+			if s := net[k]; k.Subject == *op.subject && s.present && !listed[k] {
+				doomed = append(doomed, k)
+			}
+		}
+		for _, k := range doomed {
+			if err := step(tuples.Change{Op: tuples.OpDelete, Key: k}); err != nil {
+				return 0, err
+			}
+		}
+	}
+	var batch []tuples.Change
+	for _, k := range order {
+		s := net[k]
+		switch {
+		case s.first.Op == tuples.OpDelete && !s.present:
+			batch = append(batch, tuples.Change{Op: tuples.OpDelete, Key: k})
+		case s.first.Op != tuples.OpDelete && s.present:
+			batch = append(batch, s.first)
+		}
+		// Deleted and created again: the tuple stays as it was. Created
+		// and deleted again: nothing to write.
+	}
+	if len(batch) == 0 {
+		return 0, nil
+	}
+	res, err := st.Write(ctx, batch)
+	return res.Revision, err
 }

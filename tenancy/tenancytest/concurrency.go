@@ -52,6 +52,25 @@ func testConcurrentTransfers(t *testing.T, e *env) {
 	for range 4 {
 		ms = append(ms, must[tenancy.Membership](t, "AddMember")(e.svc.AddMember(ctx, o.ID, e.user(t), tenancy.Member, owner.UserID)))
 	}
+	// A watcher reads the org's owner tuples throughout: never two, never
+	// none (MEM-7: no state with zero or two owners is observable).
+	stop := make(chan struct{})
+	watched := make(chan error, 1)
+	go func() {
+		var bad error
+		for {
+			select {
+			case <-stop:
+				watched <- bad
+				return
+			default:
+			}
+			p, err := e.tuples.ListByObject(ctx, tuples.Ref{Type: "org", ID: o.ID}, string(tenancy.Owner), "", 10)
+			if err == nil && len(p.Tuples) != 1 && bad == nil {
+				bad = fmt.Errorf("a reader saw %d owner tuples", len(p.Tuples))
+			}
+		}
+	}()
 	var wg sync.WaitGroup
 	for _, to := range ms {
 		wg.Add(1)
@@ -61,6 +80,10 @@ func testConcurrentTransfers(t *testing.T, e *env) {
 		}()
 	}
 	wg.Wait()
+	close(stop)
+	if err := <-watched; err != nil {
+		t.Fatal(err)
+	}
 	owners := e.activeOwners(t, o.ID)
 	if len(owners) != 1 || owners[0] == owner.UserID {
 		t.Fatalf("after concurrent transfers the owners are %v, want exactly one new owner", owners)
