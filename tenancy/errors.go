@@ -35,6 +35,7 @@ var (
 	ErrBindingRequired     = e(tuples.Precondition, "precondition.identifier_binding_required", "accepting as an existing user requires accepting_identifier") // IdentifierBindingRequiredError
 	ErrIdentifierMismatch  = e(tuples.Precondition, "precondition.identifier_mismatch", "accepting_identifier is not the invitation's identifier")             // IdentifierMismatchError
 
-	ErrForbidden     = e(tuples.Forbidden, "forbidden", "not allowed")                                           // ForbiddenError
-	ErrRoleHierarchy = e(tuples.Forbidden, "forbidden.role_hierarchy", "the target's role outranks the actor's") // RoleHierarchyError
+	ErrIdentifierUnowned = e(tuples.Forbidden, "forbidden.identifier_unowned", "the accepting user holds no credential with the invitation's identifier")
+	ErrForbidden         = e(tuples.Forbidden, "forbidden", "not allowed")                                           // ForbiddenError
+	ErrRoleHierarchy     = e(tuples.Forbidden, "forbidden.role_hierarchy", "the target's role outranks the actor's") // RoleHierarchyError
 )

@@ -48,6 +48,7 @@ func (s *Service) CreateInvitation(ctx context.Context, in NewInvitation) (Invit
 	case len(in.PreTuples) > maxPreTuples:
 		return Invitation{}, ErrInvalidInput.With("at most %d pre_tuples", maxPreTuples)
 	}
+	seen := map[PreTuple]bool{}
 	for _, pt := range in.PreTuples {
 		if err := tuples.CheckRelation(pt.Relation); err != nil {
 			return Invitation{}, err
@@ -58,6 +59,13 @@ func (s *Service) CreateInvitation(ctx context.Context, in NewInvitation) (Invit
 		if pt.ObjectType == "org" && Role(pt.Relation).Valid() {
 			return Invitation{}, ErrInvalidInput.With("pre_tuples may not grant a membership role on an org; use the invitation's role")
 		}
+		if seen[pt] {
+			return Invitation{}, ErrInvalidInput.With("pre_tuples lists %s on %s twice", pt.Relation, tuples.FormatID(pt.ObjectType, pt.ObjectID))
+		}
+		seen[pt] = true
+	}
+	if err := s.checkGrants(ctx, in.InvitedBy, in.PreTuples); err != nil {
+		return Invitation{}, err
 	}
 	inv := Invitation{ID: tuples.NewUUID(), OrgID: in.OrgID, Identifier: in.Identifier, Role: in.Role, Status: InvitationPending,
 		PreTuples: append([]PreTuple{}, in.PreTuples...), InvitedBy: in.InvitedBy, CreatedAt: now,
@@ -66,12 +74,8 @@ func (s *Service) CreateInvitation(ctx context.Context, in NewInvitation) (Invit
 		if _, err := activeOrg(ctx, tx, in.OrgID); err != nil {
 			return err
 		}
-		by, err := tx.ActiveMembership(ctx, in.OrgID, in.InvitedBy)
-		if err != nil {
-			return ErrForbidden.With("%s is not an active member of %s", tuples.FormatID("usr", in.InvitedBy), tuples.FormatID("org", in.OrgID))
-		}
-		if by.Role.Rank() < in.Role.Rank() {
-			return ErrRoleHierarchy.With("a %s cannot invite a %s", by.Role, in.Role)
+		if err := mayInvite(ctx, tx, in.OrgID, in.InvitedBy, in.Role); err != nil {
+			return err
 		}
 		return tx.PutInvitation(ctx, inv)
 	})
@@ -79,6 +83,43 @@ func (s *Service) CreateInvitation(ctx context.Context, in NewInvitation) (Invit
 		return Invitation{}, err
 	}
 	return inv, nil
+}
+
+// mayInvite requires the inviter to hold an active owner or admin
+// membership of the org (DESIGN §4: owners and admins manage invitations)
+// whose rank is at least the role's (an admin cannot invite an owner).
+func mayInvite(ctx context.Context, tx Tx, org, inviter UUID, role Role) error {
+	by, err := tx.ActiveMembership(ctx, org, inviter)
+	switch {
+	case errors.Is(err, ErrMembershipNotFound):
+		return ErrForbidden.With("%s is not an active member of %s", tuples.FormatID("usr", inviter), tuples.FormatID("org", org))
+	case err != nil:
+		return err
+	case by.Role != Owner && by.Role != Admin:
+		return ErrForbidden.With("only an owner or admin may invite; %s is a %s", tuples.FormatID("usr", inviter), by.Role)
+	case by.Role.Rank() < role.Rank():
+		return ErrRoleHierarchy.With("a %s cannot invite a %s", by.Role, role)
+	}
+	return nil
+}
+
+// checkGrants asks Config.CanGrant whether the inviter may grant each
+// pre-tuple; a refusal is ErrForbidden.
+func (s *Service) checkGrants(ctx context.Context, inviter UUID, pts []PreTuple) error {
+	if s.canGrant == nil {
+		return nil
+	}
+	for _, pt := range pts {
+		ok, err := s.canGrant(ctx, inviter, pt)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return ErrForbidden.With("%s does not hold %s on %s, so cannot grant it", tuples.FormatID("usr", inviter),
+				pt.Relation, tuples.FormatID(pt.ObjectType, pt.ObjectID))
+		}
+	}
+	return nil
 }
 
 // GetInvitation returns an invitation, a pending one past expiry shown as
@@ -132,12 +173,30 @@ type Accepted struct {
 // accepted. Any failure leaves everything as it was, the invitation
 // pending. With asUser, acceptingIdentifier is required (ErrBindingRequired)
 // and must byte-equal the invitation's identifier (ErrIdentifierMismatch,
-// ADR 0009); the transport takes it from the caller's own credential. Of
+// ADR 0009), and asUser must hold an active credential with that
+// identifier (ErrIdentifierUnowned). The inviter must still be an owner or
+// admin who may invite the role and grant the pre-tuples. Of
 // concurrent accepts, exactly one succeeds; the others find it accepted
 // (ErrInvitationNotPending).
 func (s *Service) AcceptInvitation(ctx context.Context, id, asUser UUID, acceptingIdentifier string) (Accepted, error) {
+	// The inviter's grants are checked again: they may have lost them
+	// since the invitation was made.
+	pre, err := read(ctx, s, func(tx Tx) (Invitation, error) { return tx.Invitation(ctx, id) })
+	if err != nil {
+		return Accepted{}, err
+	}
+	if err := s.checkGrants(ctx, pre.InvitedBy, pre.PreTuples); err != nil {
+		return Accepted{}, err
+	}
 	var a Accepted
-	err := s.update(ctx, func(tx Tx) error {
+	err = s.update(ctx, func(tx Tx) error {
+		// The user first, then the invitation and its org: the order
+		// user revocation locks in.
+		if !asUser.IsZero() {
+			if _, err := activeUser(ctx, tx, asUser); err != nil {
+				return err
+			}
+		}
 		inv, err := s.pendingInvitation(ctx, tx, id)
 		if err != nil {
 			return err
@@ -149,8 +208,14 @@ func (s *Service) AcceptInvitation(ctx context.Context, id, asUser UUID, accepti
 			case acceptingIdentifier != inv.Identifier:
 				return ErrIdentifierMismatch
 			}
+			if err := ownsIdentifier(ctx, tx, asUser, inv.Identifier); err != nil {
+				return err
+			}
 		}
 		if _, err := activeOrg(ctx, tx, inv.OrgID); err != nil {
+			return err
+		}
+		if err := mayInvite(ctx, tx, inv.OrgID, inv.InvitedBy, inv.Role); err != nil {
 			return err
 		}
 		now := s.clock()
@@ -161,8 +226,6 @@ func (s *Service) AcceptInvitation(ctx context.Context, id, asUser UUID, accepti
 				return err
 			}
 			user = u.ID
-		} else if _, err := activeUser(ctx, tx, user); err != nil {
-			return err
 		}
 		m := Membership{ID: tuples.NewUUID(), UserID: user, OrgID: inv.OrgID, Role: inv.Role, Status: Active,
 			InvitedBy: inv.InvitedBy, CreatedAt: now, UpdatedAt: now}
@@ -192,6 +255,22 @@ func (s *Service) AcceptInvitation(ctx context.Context, id, asUser UUID, accepti
 		return Accepted{}, err
 	}
 	return a, nil
+}
+
+// ownsIdentifier requires the user to hold an active credential whose
+// identifier is the invitation's (ADR 0009: the accepting identifier comes
+// from the caller's own credential, never from the request unchecked).
+func ownsIdentifier(ctx context.Context, tx Tx, user UUID, identifier string) error {
+	creds, err := tx.Identity().CredentialsOf(ctx, user)
+	if err != nil {
+		return err
+	}
+	for _, c := range creds {
+		if c.Status == identity.Active && c.Identifier == identifier {
+			return nil
+		}
+	}
+	return ErrIdentifierUnowned.With("%s has no active credential with the invitation's identifier", tuples.FormatID("usr", user))
 }
 
 // pendingInvitation reads an invitation, locking it, and requires it

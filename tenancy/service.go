@@ -10,6 +10,12 @@ import (
 
 // Config configures a Service. Zero values take the defaults.
 type Config struct {
+	// CanGrant reports whether the inviter may grant a pre-tuple: serve
+	// answers it with the engine, check(inviter, relation, object), so an
+	// invitation hands out only what its inviter holds. Nil allows every
+	// pre-tuple that is not a membership role on an org (the spec's
+	// behaviour, for the SDK-level fixtures).
+	CanGrant func(ctx context.Context, inviter UUID, pt PreTuple) (bool, error)
 	// Now is the clock; default time.Now. Tests move it.
 	Now func() time.Time
 }
@@ -18,8 +24,9 @@ type Config struct {
 // invariant and the membership ⇄ tuple duality, run against a Store. It
 // is safe for concurrent use.
 type Service struct {
-	store Store
-	now   func() time.Time
+	store    Store
+	canGrant func(ctx context.Context, inviter UUID, pt PreTuple) (bool, error)
+	now      func() time.Time
 }
 
 // NewService returns a Service over store.
@@ -27,7 +34,7 @@ func NewService(store Store, cfg Config) *Service {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Service{store: store, now: cfg.Now}
+	return &Service{store: store, canGrant: cfg.CanGrant, now: cfg.Now}
 }
 
 // clock returns the current time at the precision stored and sent.

@@ -156,7 +156,14 @@ func runServe(ctx context.Context, sio stdio, args []string) int {
 	if *dbURL != "" {
 		orgs = tenancypg.New(users)
 	}
-	ten := tenancy.NewService(orgs, tenancy.Config{})
+	ten := tenancy.NewService(orgs, tenancy.Config{
+		// An invitation grants only what its inviter holds.
+		CanGrant: func(ctx context.Context, inviter tuples.UUID, pt tenancy.PreTuple) (bool, error) {
+			r, err := eng.Check(ctx, check.Request{Subject: tuples.Ref{Type: "usr", ID: inviter}, Relation: pt.Relation,
+				Object: tuples.Ref{Type: pt.ObjectType, ID: pt.ObjectID}})
+			return r.Allowed, err
+		},
+	})
 	ids := newIdentity(users, reg, oidcVerifier, ten.RevokeUser)
 	if err := bootstrapAdmin(ctx, log, ids); err != nil {
 		log.Error("cannot bootstrap the platform admin", "err", err)

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flametrench/server/identity"
 	"github.com/flametrench/server/tenancy"
 	"github.com/flametrench/server/tuples"
 	"github.com/flametrench/server/tuples/conformancetest"
@@ -73,8 +74,17 @@ func (e *env) runner() conformancetest.Runner {
 			"assert_equal":             opAssertEqual,
 		},
 		Errors: fixtureErrors,
-		NewUser: func(_ testing.TB, _ string) (string, error) {
+		// A fixture user named alice holds the identifier
+		// alice@example.com, the one the fixtures' invitations name: the
+		// service requires an accepting user to own the identifier (ADR
+		// 0009). An OIDC credential costs no Argon2id.
+		NewUser: func(_ testing.TB, name string) (string, error) {
 			u, err := e.ids.CreateUser(ctx, nil)
+			if err != nil {
+				return "", err
+			}
+			_, err = e.ids.CreateCredential(ctx, identity.NewCredential{UserID: u.ID, Type: identity.OIDC,
+				Identifier: name + "@example.com", OIDCIssuer: "https://idp.example", OIDCSubject: name})
 			return tuples.FormatID("usr", u.ID), err
 		},
 	}

@@ -59,6 +59,7 @@ var hasher = password.NewPool(password.PoolConfig{QueueTimeout: time.Minute})
 // env is one test's services and stores, with a movable clock.
 type env struct {
 	svc    *tenancy.Service
+	store  tenancy.Store
 	ids    *identity.Service
 	tuples tuples.Store
 	skew   atomic.Int64
@@ -69,7 +70,7 @@ type env struct {
 // newEnv builds the services on fresh stores.
 func newEnv(t *testing.T, newStores func(t *testing.T) Stores) *env {
 	st := newStores(t)
-	n := &env{tuples: st.Tuples, newStores: newStores}
+	n := &env{tuples: st.Tuples, store: st.Tenancy, newStores: newStores}
 	now := func() time.Time { return time.Now().Add(time.Duration(n.skew.Load())) }
 	n.svc = tenancy.NewService(st.Tenancy, tenancy.Config{Now: now})
 	n.ids = identity.NewService(st.Identity, identity.Config{Hasher: hasher, Now: now, OnRevokeUser: n.svc.RevokeUser})
