@@ -82,8 +82,8 @@ func newEnv(t *testing.T, st Stores) *env {
 	e := &env{tuples: st.Tuples, store: st.Identity}
 	now := func() time.Time { return time.Now().Add(time.Duration(e.skew.Load())) }
 	e.svc = identity.NewService(st.Identity, identity.Config{
-		Hasher:  hasher,
-		Now:     now,
+		Hasher: hasher,
+		Now:    now,
 		// Lock-outs of a minute, not a second: the real clock moves too,
 		// and under -race a few Argon2id runs take longer than a second.
 		Limiter: identity.NewLimiter(identity.LimiterConfig{Now: now, Base: time.Minute}),
