@@ -22,8 +22,7 @@ func (s *Service) AddMember(ctx context.Context, org, user UUID, role Role, invi
 	now := s.clock()
 	m := Membership{ID: tuples.NewUUID(), UserID: user, OrgID: org, Role: role, Status: Active, InvitedBy: invitedBy, CreatedAt: now, UpdatedAt: now}
 	err := s.update(ctx, func(tx Tx) error {
-		// The user first, then the org: the order a user's revocation
-		// locks them in, so the two never wait on each other.
+		// The user first, then the org (lockFor's order).
 		if _, err := activeUser(ctx, tx, user); err != nil {
 			return err
 		}
@@ -90,24 +89,39 @@ func (s *Service) ListMembers(ctx context.Context, org UUID, status Status, curs
 	return tuples.CutPage("mem", ms, limit, func(m Membership) UUID { return m.ID }), nil
 }
 
-// loadActive reads a membership and its organization, locking the org
-// first, and requires both active.
-func loadActive(ctx context.Context, tx Tx, id UUID) (Membership, error) {
+// lockOrder is the order every rule takes its locks in, so that no two
+// transactions wait on each other: the users involved, in id order, then
+// the organization. lockFor takes them for membership id (and the extra
+// users) and returns the membership as read under the locks (it may have
+// changed before they were taken).
+func lockFor(ctx context.Context, tx Tx, id UUID, users ...UUID) (Membership, error) {
 	m, err := tx.Membership(ctx, id)
 	if err != nil {
 		return m, err
 	}
+	users = append(users, m.UserID)
+	slices.SortFunc(users, func(a, b UUID) int { return bytes.Compare(a[:], b[:]) })
+	for _, u := range slices.Compact(users) {
+		if u.IsZero() {
+			continue
+		}
+		if _, err := tx.Identity().User(ctx, u); err != nil {
+			return m, err
+		}
+	}
 	if _, err := activeOrg(ctx, tx, m.OrgID); err != nil {
 		return m, err
 	}
-	// Read again under the org's lock: the row may have changed meanwhile.
-	if m, err = tx.Membership(ctx, id); err != nil {
-		return m, err
+	return tx.Membership(ctx, id)
+}
+
+// loadActive is lockFor for a membership that must be active.
+func loadActive(ctx context.Context, tx Tx, id UUID, users ...UUID) (Membership, error) {
+	m, err := lockFor(ctx, tx, id, users...)
+	if err == nil && m.Status != Active {
+		err = ErrMembershipNotActive.With("%s is %s", tuples.FormatID("mem", id), m.Status)
 	}
-	if m.Status != Active {
-		return m, ErrMembershipNotActive.With("%s is %s", tuples.FormatID("mem", id), m.Status)
-	}
-	return m, nil
+	return m, err
 }
 
 // requireOtherOwner refuses a change that would leave m's organization
@@ -197,13 +211,7 @@ func (s *Service) transitionMembership(ctx context.Context, id UUID, to Status) 
 	var m Membership
 	err := s.update(ctx, func(tx Tx) error {
 		var err error
-		if m, err = tx.Membership(ctx, id); err != nil {
-			return err
-		}
-		if _, err := activeOrg(ctx, tx, m.OrgID); err != nil {
-			return err
-		}
-		if m, err = tx.Membership(ctx, id); err != nil {
+		if m, err = lockFor(ctx, tx, id); err != nil {
 			return err
 		}
 		switch {
@@ -245,7 +253,7 @@ func (s *Service) SelfLeave(ctx context.Context, id, transferTo UUID) (Membershi
 	var m Membership
 	err := s.update(ctx, func(tx Tx) error {
 		var err error
-		if m, err = loadActive(ctx, tx, id); err != nil {
+		if m, err = loadActive(ctx, tx, id, transferTo); err != nil {
 			return err
 		}
 		now := s.clock()
@@ -257,9 +265,11 @@ func (s *Service) SelfLeave(ctx context.Context, id, transferTo UUID) (Membershi
 				return ErrSelfTransfer
 			}
 			to, err := tx.ActiveMembership(ctx, m.OrgID, transferTo)
-			if err != nil {
+			if errors.Is(err, ErrMembershipNotFound) {
 				return ErrMembershipNotActive.With("transfer_to %s is not an active member of %s",
 					tuples.FormatID("usr", transferTo), tuples.FormatID("org", m.OrgID))
+			} else if err != nil {
+				return err
 			}
 			if _, err := replace(ctx, tx, to, Owner, now); err != nil {
 				return err
@@ -295,6 +305,9 @@ func (s *Service) AdminRemove(ctx context.Context, admin, id UUID) (Membership, 
 			return err
 		}
 		a, err := tx.ActiveMembership(ctx, m.OrgID, admin)
+		if err != nil && !errors.Is(err, ErrMembershipNotFound) {
+			return err
+		}
 		if err != nil || (a.Role != Owner && a.Role != Admin) {
 			return ErrForbidden.With("%s is not an owner or admin of %s", tuples.FormatID("usr", admin), tuples.FormatID("org", m.OrgID))
 		}
@@ -316,15 +329,15 @@ func (s *Service) AdminRemove(ctx context.Context, admin, id UUID) (Membership, 
 // (ErrSelfTransfer). It returns the new memberships.
 func (s *Service) TransferOwnership(ctx context.Context, org, fromID, toID UUID) (from, to Membership, err error) {
 	err = s.update(ctx, func(tx Tx) error {
-		if _, err := activeOrg(ctx, tx, org); err != nil {
-			return err
-		}
-		f, err := tx.Membership(ctx, fromID)
-		if err != nil {
-			return err
-		}
 		t, err := tx.Membership(ctx, toID)
 		if err != nil {
+			return err
+		}
+		f, err := lockFor(ctx, tx, fromID, t.UserID)
+		if err != nil {
+			return err
+		}
+		if t, err = tx.Membership(ctx, toID); err != nil {
 			return err
 		}
 		switch {

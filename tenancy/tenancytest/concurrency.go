@@ -351,3 +351,29 @@ func testDuality(t *testing.T, e *env) {
 	}
 	t.Logf("operations that succeeded: %v", succeeded)
 }
+
+// A user's revocation racing changes to their memberships never leaves a
+// revoked user an active membership or a tuple.
+func testRevokeUserRace(t *testing.T, e *env) {
+	o, owner := e.org(t)
+	for round := range 5 {
+		u := e.user(t)
+		m := must[tenancy.Membership](t, "AddMember")(e.svc.AddMember(ctx, o.ID, u, tenancy.Member, owner.UserID))
+		m = must[tenancy.Membership](t, "SuspendMembership")(e.svc.SuspendMembership(ctx, m.ID))
+		var wg sync.WaitGroup
+		wg.Add(3)
+		go func() { defer wg.Done(); e.ids.RevokeUser(ctx, u) }()
+		go func() { defer wg.Done(); e.svc.ReinstateMembership(ctx, m.ID) }()
+		go func() { defer wg.Done(); e.svc.ChangeRole(ctx, m.ID, tenancy.Guest) }()
+		wg.Wait()
+		for _, mm := range e.memberships(t, o.ID) {
+			if mm.UserID == u {
+				t.Fatalf("round %d: the revoked user keeps active membership %+v", round, mm)
+			}
+		}
+		if got := e.relationsOn(t, u, o.ID); len(got) != 0 {
+			t.Fatalf("round %d: the revoked user keeps %v", round, got)
+		}
+		e.checkDuality(t, o.ID)
+	}
+}

@@ -42,6 +42,7 @@ func Run(t *testing.T, newStores func(t *testing.T) Stores) {
 		{"RevokeUser", testRevokeUser},
 		{"ConcurrentAccept", testConcurrentAccept},
 		{"ConcurrentTransfers", testConcurrentTransfers},
+		{"RevokeUserRace", testRevokeUserRace},
 		{"Duality", testDuality},
 	}
 	for _, tc := range tests {
