@@ -250,6 +250,13 @@ func testInvitations(t *testing.T, e *env) {
 	}
 	_, err = e.svc.RevokeInvitation(ctx, d.ID, owner.UserID)
 	wantErr(t, "revoke a declined invitation", err, tenancy.ErrInvitationNotPending)
+	rv := must[tenancy.Invitation](t, "CreateInvitation")(invite(owner.UserID, tenancy.Guest))
+	rv = must[tenancy.Invitation](t, "RevokeInvitation")(e.svc.RevokeInvitation(ctx, rv.ID, owner.UserID))
+	if rv.Status != tenancy.InvitationRevoked || rv.TerminalBy != owner.UserID || rv.TerminalAt == nil {
+		t.Fatalf("revoked: %+v", rv)
+	}
+	_, err = e.svc.AcceptInvitation(ctx, rv.ID, tenancy.UUID{}, "")
+	wantErr(t, "accept a revoked invitation", err, tenancy.ErrInvitationNotPending)
 	_, err = e.svc.AcceptInvitation(ctx, d.ID, tenancy.UUID{}, "")
 	wantErr(t, "accept a declined invitation", err, tenancy.ErrInvitationNotPending)
 
