@@ -26,7 +26,6 @@ var (
 	ErrSlugFormat          = e(tuples.Precondition, "precondition.org_slug_format", "slug must be 1 to 63 lowercase letters, digits and inner hyphens") // PreconditionError
 	ErrOrgNotActive        = e(tuples.Precondition, "precondition.org_not_active", "organization is not active")
 	ErrMembershipNotActive = e(tuples.Precondition, "precondition.mem_not_active", "membership is not active")
-	ErrInvalidTransition   = e(tuples.Precondition, "precondition.invalid_transition", "transition not allowed from this state")
 	ErrNoOwner             = e(tuples.Precondition, "precondition.org_without_owner", "the organization has no active owner")
 	ErrSelfTransfer        = e(tuples.Precondition, "precondition.self_transfer", "ownership cannot be transferred to its holder")
 	ErrNotOwner            = e(tuples.Precondition, "precondition.from_not_owner", "the membership transferring ownership is not an active owner")

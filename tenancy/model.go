@@ -139,10 +139,10 @@ type Invitation struct {
 }
 
 // StatusAt is the invitation's status as callers see it at t: a pending
-// invitation past its expiry is expired (INV-3), whether or not the row
-// says so yet.
+// invitation is expired once t is past its expiry (INV-3: now >
+// expires_at), whether or not the row says so yet.
 func (inv Invitation) StatusAt(t time.Time) InvitationStatus {
-	if inv.Status == InvitationPending && !t.Before(inv.ExpiresAt) {
+	if inv.Status == InvitationPending && t.After(inv.ExpiresAt) {
 		return InvitationExpired
 	}
 	return inv.Status

@@ -56,15 +56,16 @@ func (t *tx) Invitation(ctx context.Context, id UUID) (tenancy.Invitation, error
 }
 
 // Invitations filters by the status a caller sees at q.Now
-// (Invitation.StatusAt): a pending row is expired from its expires_at on.
+// (Invitation.StatusAt): a pending row is expired once now is past its
+// expires_at (INV-3).
 func (t *tx) Invitations(ctx context.Context, q tenancy.InvitationQuery) ([]tenancy.Invitation, error) {
 	var where string
 	switch q.Status {
 	case "":
 	case tenancy.InvitationPending:
-		where = ` AND status = 'pending' AND expires_at > $5`
+		where = ` AND status = 'pending' AND expires_at >= $5`
 	case tenancy.InvitationExpired:
-		where = ` AND (status = 'expired' OR (status = 'pending' AND expires_at <= $5))`
+		where = ` AND (status = 'expired' OR (status = 'pending' AND expires_at < $5))`
 	default:
 		where = ` AND status = $4`
 	}

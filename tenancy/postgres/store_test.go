@@ -78,7 +78,7 @@ func TestRows(t *testing.T) {
 		Status: tenancy.InvitationAccepted, PreTuples: []tenancy.PreTuple{}, InvitedBy: u1, InvitedUserID: u2,
 		CreatedAt: now, ExpiresAt: now.Add(time.Hour), TerminalAt: ptr(now.Add(time.Minute)), TerminalBy: u2}
 	lapsed := tenancy.Invitation{ID: tuples.NewUUID(), OrgID: o.ID, Identifier: "c@example.com", Role: tenancy.Guest,
-		Status: tenancy.InvitationPending, PreTuples: []tenancy.PreTuple{}, InvitedBy: u1, CreatedAt: now, ExpiresAt: now}
+		Status: tenancy.InvitationPending, PreTuples: []tenancy.PreTuple{}, InvitedBy: u1, CreatedAt: now.Add(-time.Hour), ExpiresAt: now.Add(-time.Second)}
 
 	_, err := s.Update(ctx, func(tx tenancy.Tx) error {
 		for _, u := range []tenancy.UUID{u1, u2} {
