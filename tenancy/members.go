@@ -1,7 +1,6 @@
 package tenancy
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"slices"
@@ -100,7 +99,7 @@ func lockFor(ctx context.Context, tx Tx, id UUID, users ...UUID) (Membership, er
 		return m, err
 	}
 	users = append(users, m.UserID)
-	slices.SortFunc(users, func(a, b UUID) int { return bytes.Compare(a[:], b[:]) })
+	slices.SortFunc(users, UUID.Compare)
 	for _, u := range slices.Compact(users) {
 		if u.IsZero() {
 			continue
@@ -385,7 +384,7 @@ func (s *Service) RevokeUser(ctx context.Context, itx identity.Tx, user UUID) er
 		for _, m := range ms {
 			ids = append(ids, m.OrgID)
 		}
-		slices.SortFunc(ids, func(a, b UUID) int { return bytes.Compare(a[:], b[:]) })
+		slices.SortFunc(ids, UUID.Compare)
 		for _, id := range slices.Compact(ids) {
 			if orgs[id], err = tx.Org(ctx, id); err != nil {
 				return err

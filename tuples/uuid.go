@@ -1,6 +1,7 @@
 package tuples
 
 import (
+	"bytes"
 	"encoding/hex"
 
 	"github.com/google/uuid"
@@ -15,6 +16,10 @@ func NewUUID() UUID { return UUID(uuid.Must(uuid.NewV7())) }
 
 // IsZero reports whether u is the Nil UUID.
 func (u UUID) IsZero() bool { return u == UUID{} }
+
+// Compare orders UUIDs by their bytes: for UUIDv7, by creation time. It
+// returns -1, 0 or +1, for slices.SortFunc and slices.BinarySearchFunc.
+func (u UUID) Compare(v UUID) int { return bytes.Compare(u[:], v[:]) }
 
 // Version returns the version nibble.
 func (u UUID) Version() int { return int(u[6] >> 4) }

@@ -1,7 +1,6 @@
 package memory
 
 import (
-	"cmp"
 	"context"
 	"slices"
 	"strings"
@@ -154,13 +153,13 @@ func del[K comparable, V any](t *tx, m map[K]V, k K) {
 // insertSorted adds id to the sorted list *ids (if absent) and records how
 // to take it out again.
 func insertSorted(t *tx, ids *[]UUID, id UUID) {
-	i, found := slices.BinarySearchFunc(*ids, id, compareUUID)
+	i, found := slices.BinarySearchFunc(*ids, id, UUID.Compare)
 	if found {
 		return
 	}
 	*ids = slices.Insert(*ids, i, id)
 	t.undo = append(t.undo, func() {
-		if j, ok := slices.BinarySearchFunc(*ids, id, compareUUID); ok {
+		if j, ok := slices.BinarySearchFunc(*ids, id, UUID.Compare); ok {
 			*ids = slices.Delete(*ids, j, j+1)
 		}
 	})
@@ -173,18 +172,9 @@ func index[K comparable](t *tx, m map[K][]UUID, owner K, id UUID) {
 	set(t, m, owner, ids)
 }
 
-func compareUUID(a, b UUID) int {
-	for i := range a {
-		if c := cmp.Compare(a[i], b[i]); c != 0 {
-			return c
-		}
-	}
-	return 0
-}
-
 // after returns the ids of the sorted list after the cursor id.
 func after(ids []UUID, cursor UUID) []UUID {
-	i, found := slices.BinarySearchFunc(ids, cursor, compareUUID)
+	i, found := slices.BinarySearchFunc(ids, cursor, UUID.Compare)
 	if found {
 		i++
 	}

@@ -5,7 +5,6 @@
 package memory
 
 import (
-	"cmp"
 	"context"
 	"slices"
 	"sync"
@@ -114,19 +113,10 @@ func del[K comparable, V any](t *tx, m map[K]V, k K) {
 	t.undo = append(t.undo, func() { m[k] = old })
 }
 
-func compareUUID(a, b UUID) int {
-	for i := range a {
-		if c := cmp.Compare(a[i], b[i]); c != 0 {
-			return c
-		}
-	}
-	return 0
-}
-
 // index adds id to owner's sorted list in m.
 func index(t *tx, m map[UUID][]UUID, owner, id UUID) {
 	ids := m[owner]
-	i, found := slices.BinarySearchFunc(ids, id, compareUUID)
+	i, found := slices.BinarySearchFunc(ids, id, UUID.Compare)
 	if found {
 		return
 	}
@@ -135,7 +125,7 @@ func index(t *tx, m map[UUID][]UUID, owner, id UUID) {
 
 // after returns the ids of a sorted list after cursor.
 func after(ids []UUID, cursor UUID) []UUID {
-	i, found := slices.BinarySearchFunc(ids, cursor, compareUUID)
+	i, found := slices.BinarySearchFunc(ids, cursor, UUID.Compare)
 	if found {
 		i++
 	}

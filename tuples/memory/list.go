@@ -1,7 +1,6 @@
 package memory
 
 import (
-	"bytes"
 	"slices"
 
 	"github.com/flametrench/server/tuples"
@@ -15,7 +14,7 @@ type listed struct {
 	e    outEdge
 }
 
-func cmpListed(a, b listed) int { return bytes.Compare(a.e.id[:], b.e.id[:]) }
+func cmpListed(a, b listed) int { return a.e.id.Compare(b.e.id) }
 
 // ListBySubject returns one page of the subject's tuples in ascending id order.
 func (s *Snapshot) ListBySubject(subject tuples.Ref, cursor string, limit int) (tuples.Page, error) {
@@ -30,7 +29,7 @@ func (s *Snapshot) ListBySubject(subject tuples.Ref, cursor string, limit int) (
 	}
 	var c []listed
 	for _, e := range a.outs() {
-		if bytes.Compare(e.id[:], after[:]) > 0 {
+		if e.id.Compare(after) > 0 {
 			c = append(c, listed{n, e})
 		}
 	}
@@ -66,7 +65,7 @@ func (s *Snapshot) ListByObject(object tuples.Ref, relation, cursor string, limi
 	var c []listed
 	for _, e := range in {
 		id, _ := s.Has(e.Node, e.Rel, n)
-		if bytes.Compare(id[:], after[:]) > 0 {
+		if id.Compare(after) > 0 {
 			c = append(c, listed{e.Node, s.edge(e.Node, e.Rel, n)})
 		}
 	}

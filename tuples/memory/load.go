@@ -1,7 +1,6 @@
 package memory
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"fmt"
@@ -157,7 +156,7 @@ func (s *Snapshot) checkIDs(chunks [][]rec, total int) error {
 	var prev *rec
 	for _, c := range chunks {
 		for i := range c {
-			if prev != nil && bytes.Compare(prev.id[:], c[i].id[:]) >= 0 {
+			if prev != nil && prev.id.Compare(c[i].id) >= 0 {
 				ascending = false
 			}
 			prev = &c[i]
@@ -170,7 +169,7 @@ func (s *Snapshot) checkIDs(chunks [][]rec, total int) error {
 				ids = append(ids, c[i].id)
 			}
 		}
-		slices.SortFunc(ids, func(a, b tuples.UUID) int { return bytes.Compare(a[:], b[:]) })
+		slices.SortFunc(ids, tuples.UUID.Compare)
 		for i := 1; i < len(ids); i++ {
 			if ids[i] == ids[i-1] {
 				return tuples.ErrDuplicateTuple.With("tuple id %s appears twice", tuples.FormatID("tup", ids[i]))
