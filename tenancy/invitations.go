@@ -28,19 +28,19 @@ type NewInvitation struct {
 }
 
 // CreateInvitation invites an identifier into an active organization. The
-// inviter must hold an active membership of it whose rank is at least the
-// role's (ErrRoleHierarchy: an admin cannot invite an owner); expires_at is
-// required, in the future and at most a year ahead. A pre-tuple may not be
-// a membership tuple of an organization (a role relation on org): those
-// belong to tenancy (DESIGN §4), and one would let an invitation grant more
-// than its role.
+// inviter must be an active owner or admin of it whose rank is at least the
+// role's (mayInvite); expires_at is required, in the future and at most a
+// year ahead. A pre-tuple may appear once, may not be a membership tuple of
+// an organization (a role relation on org: those belong to tenancy, DESIGN
+// §4), and must be one the inviter may grant (Config.CanGrant).
 func (s *Service) CreateInvitation(ctx context.Context, in NewInvitation) (Invitation, error) {
+	if err := checkRole(in.Role); err != nil {
+		return Invitation{}, err
+	}
 	now := s.clock()
 	switch {
 	case in.Identifier == "" || len(in.Identifier) > maxIdentifier || !utf8.ValidString(in.Identifier):
 		return Invitation{}, ErrInvalidInput.With("identifier must be 1 to %d bytes of UTF-8", maxIdentifier)
-	case !in.Role.Valid():
-		return Invitation{}, ErrInvalidInput.With("role %q is not one of owner, admin, member, guest, viewer, editor", truncate(string(in.Role)))
 	case !in.ExpiresAt.After(now):
 		return Invitation{}, ErrPastExpiration
 	case in.ExpiresAt.Sub(now) > MaxInvitationTTL:

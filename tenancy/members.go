@@ -15,8 +15,8 @@ import (
 // most one active membership of an org (ErrDuplicateMembership, MEM-1).
 // invitedBy may be zero.
 func (s *Service) AddMember(ctx context.Context, org, user UUID, role Role, invitedBy UUID) (Membership, error) {
-	if !role.Valid() {
-		return Membership{}, ErrInvalidInput.With("role %q is not one of owner, admin, member, guest, viewer, editor", truncate(string(role)))
+	if err := checkRole(role); err != nil {
+		return Membership{}, err
 	}
 	now := s.clock()
 	m := Membership{ID: tuples.NewUUID(), UserID: user, OrgID: org, Role: role, Status: Active, InvitedBy: invitedBy, CreatedAt: now, UpdatedAt: now}
@@ -165,8 +165,8 @@ func replace(ctx context.Context, tx Tx, m Membership, role Role, now time.Time)
 // one transaction (MEM-3), and returns the new membership. Demoting the
 // sole active owner is ErrSoleOwner. The same role again changes nothing.
 func (s *Service) ChangeRole(ctx context.Context, id UUID, role Role) (Membership, error) {
-	if !role.Valid() {
-		return Membership{}, ErrInvalidInput.With("role %q is not one of owner, admin, member, guest, viewer, editor", truncate(string(role)))
+	if err := checkRole(role); err != nil {
+		return Membership{}, err
 	}
 	var n Membership
 	err := s.update(ctx, func(tx Tx) error {

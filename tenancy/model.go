@@ -43,6 +43,14 @@ func (r Role) Valid() bool {
 	return false
 }
 
+// checkRole refuses a role that is not one of the six (400).
+func checkRole(r Role) error {
+	if !r.Valid() {
+		return ErrInvalidInput.With("role %q is not one of owner, admin, member, guest, viewer, editor", tuples.Truncate(string(r)))
+	}
+	return nil
+}
+
 // Rank is r's place in the hierarchy owner (4) > admin (3) > member (2) >
 // guest (1) that adminRemove compares (MEM-6); viewer and editor are
 // outside it (0).

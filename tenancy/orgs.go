@@ -21,16 +21,9 @@ func checkName(name *string) error {
 
 func checkSlug(slug *string) error {
 	if slug != nil && !slugPattern.MatchString(*slug) {
-		return ErrSlugFormat.With("slug %q must match %s", truncate(*slug), slugPattern)
+		return ErrSlugFormat.With("slug %q must match %s", tuples.Truncate(*slug), slugPattern)
 	}
 	return nil
-}
-
-func truncate(s string) string {
-	if len(s) > 70 {
-		return s[:70] + "…"
-	}
-	return s
 }
 
 // CreateOrg creates an organization with the creator, an active user, as

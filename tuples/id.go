@@ -1,6 +1,9 @@
 package tuples
 
-import "strings"
+import (
+	"strings"
+	"unicode/utf8"
+)
 
 // Registered type prefixes (docs/ids.md plus `pat`, ADR 0016). Reserved prefixes
 // (aud, not, file, flag, sub) are deliberately absent: they are not usable yet.
@@ -93,9 +96,17 @@ func IsValidShape(id string) bool { _, _, err := DecodeAnyID(id); return err == 
 func TypeOfID(id string) (string, error) { typ, _, err := DecodeID(id); return typ, err }
 
 // truncate bounds echoed input in error messages.
-func truncate(s string) string {
-	if len(s) > 80 {
-		return s[:80] + "…"
+func truncate(s string) string { return Truncate(s) }
+
+// Truncate shortens a client-supplied string for an error message: at most
+// 80 bytes, cut at a character boundary, with an ellipsis when cut.
+func Truncate(s string) string {
+	if len(s) <= 80 {
+		return s
 	}
-	return s
+	n := 80
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }

@@ -152,9 +152,11 @@ func runServe(ctx context.Context, sio stdio, args []string) int {
 
 	// Tenancy rides on identity's transactions; identity's user
 	// revocation revokes memberships through tenancy's hook.
-	var orgs tenancy.Store = tenancymemory.New(users)
+	var orgs tenancy.Store
 	if *dbURL != "" {
 		orgs = tenancypg.New(users)
+	} else {
+		orgs = tenancymemory.New(users)
 	}
 	ten := tenancy.NewService(orgs, tenancy.Config{
 		// An invitation grants only what its inviter holds.

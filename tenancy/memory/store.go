@@ -11,6 +11,7 @@ import (
 
 	"github.com/flametrench/server/identity"
 	"github.com/flametrench/server/tenancy"
+	"github.com/flametrench/server/tuples"
 )
 
 type UUID = tenancy.UUID
@@ -48,10 +49,14 @@ func (s *Store) Update(ctx context.Context, fn func(tenancy.Tx) error) (uint64, 
 	return s.ids.Update(ctx, func(itx identity.Tx) error { return s.Join(ctx, itx, fn) })
 }
 
-// Join implements tenancy.Store. If itx can report its rollback (the
-// memory identity store's can), this transaction's rows are undone with
-// it; fn's own failure undoes them at once.
+// Join implements tenancy.Store. itx must report its rollback (the memory
+// identity store's does), so this transaction's rows are undone with it;
+// fn's own failure undoes them at once.
 func (s *Store) Join(_ context.Context, itx identity.Tx, fn func(tenancy.Tx) error) error {
+	rb, ok := itx.(rollbacker)
+	if !ok {
+		return errNoRollback
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t := &tx{s: s, itx: itx, writable: true}
@@ -59,15 +64,18 @@ func (s *Store) Join(_ context.Context, itx identity.Tx, fn func(tenancy.Tx) err
 		t.rollback()
 		return err
 	}
-	if rb, ok := itx.(rollbacker); ok {
-		rb.OnRollback(func() {
-			s.mu.Lock()
-			defer s.mu.Unlock()
-			t.rollback()
-		})
-	}
+	rb.OnRollback(func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		t.rollback()
+	})
 	return nil
 }
+
+// errNoRollback is a Join on an identity transaction that cannot undo this
+// store's rows with its own: a wiring mistake, not a client's.
+var errNoRollback = &tuples.Error{Kind: tuples.Internal, Code: "internal_error",
+	Msg: "tenancy/memory needs the memory identity store's transactions"}
 
 // View implements tenancy.Store.
 func (s *Store) View(ctx context.Context, fn func(tenancy.Tx) error) error {

@@ -127,19 +127,10 @@ func testConcurrentTransfers(t *testing.T, e *env) {
 // memberships lists an org's active memberships.
 func (e *env) memberships(t *testing.T, org tenancy.UUID) []tenancy.Membership {
 	t.Helper()
-	var all []tenancy.Membership
-	cursor := ""
-	for {
+	return collect(t, "ListMembers", func(cursor string) ([]tenancy.Membership, string, error) {
 		p, err := e.svc.ListMembers(ctx, org, tenancy.Active, cursor, tuples.MaxLimit)
-		if err != nil {
-			t.Fatalf("ListMembers: %v", err)
-		}
-		all = append(all, p.Items...)
-		if p.Next == "" {
-			return all
-		}
-		cursor = p.Next
-	}
+		return p.Items, p.Next, err
+	})
 }
 
 func (e *env) activeOwners(t *testing.T, org tenancy.UUID) []tenancy.UUID {
@@ -171,21 +162,12 @@ func (e *env) checkDuality(t *testing.T, org tenancy.UUID) {
 		}
 	}
 	got := map[string]bool{}
-	cursor := ""
-	for {
-		p, err := e.tuples.ListByObject(ctx, tuples.Ref{Type: "org", ID: org}, "", cursor, tuples.MaxLimit)
-		if err != nil {
-			t.Fatalf("ListByObject: %v", err)
+	for _, tup := range collect(t, "ListByObject", tuplePages(func(cursor string) (tuples.Page, error) {
+		return e.tuples.ListByObject(ctx, tuples.Ref{Type: "org", ID: org}, "", cursor, tuples.MaxLimit)
+	})) {
+		if tup.Key.Subject.Type == "usr" && tenancy.Role(tup.Key.Relation).Valid() {
+			got[fmt.Sprint(tup.Key.Subject.ID, "#", tup.Key.Relation)] = true
 		}
-		for _, tup := range p.Tuples {
-			if tup.Key.Subject.Type == "usr" && tenancy.Role(tup.Key.Relation).Valid() {
-				got[fmt.Sprint(tup.Key.Subject.ID, "#", tup.Key.Relation)] = true
-			}
-		}
-		if p.Next == "" {
-			break
-		}
-		cursor = p.Next
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("org %s (%s): membership tuples %v, want %v", tuples.FormatID("org", org), o.Status, got, want)

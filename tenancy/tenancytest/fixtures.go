@@ -427,7 +427,7 @@ func (e *env) opAssertSubjectRelations(tb testing.TB, c *conformancetest.Call) (
 		return nil, err
 	}
 	var got []string
-	for _, tup := range e.subjectTuples(tb.(*testing.T), user) {
+	for _, tup := range e.subjectTuples(tb, user) {
 		got = append(got, tup.Key.Relation)
 	}
 	slices.Sort(got)

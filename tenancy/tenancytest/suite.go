@@ -125,20 +125,36 @@ func (e *env) relationsOn(t *testing.T, user, org tenancy.UUID) []string {
 	return rels
 }
 
-// subjectTuples returns every tuple whose subject is the user.
-func (e *env) subjectTuples(t *testing.T, user tenancy.UUID) []tuples.Tuple {
-	t.Helper()
-	var all []tuples.Tuple
-	cursor := ""
-	for {
-		p, err := e.tuples.ListBySubject(ctx, tuples.Ref{Type: "usr", ID: user}, cursor, tuples.MaxLimit)
+// collect reads every page of a listing; page returns one page's items
+// and the next cursor ("" after the last).
+func collect[T any](tb testing.TB, what string, page func(cursor string) ([]T, string, error)) []T {
+	tb.Helper()
+	var all []T
+	for cursor := ""; ; {
+		items, next, err := page(cursor)
 		if err != nil {
-			t.Fatalf("ListBySubject: %v", err)
+			tb.Fatalf("%s: %v", what, err)
 		}
-		all = append(all, p.Tuples...)
-		if p.Next == "" {
+		all = append(all, items...)
+		if next == "" {
 			return all
 		}
-		cursor = p.Next
+		cursor = next
 	}
+}
+
+// tuplePages adapts a tuple listing to collect.
+func tuplePages(list func(cursor string) (tuples.Page, error)) func(string) ([]tuples.Tuple, string, error) {
+	return func(cursor string) ([]tuples.Tuple, string, error) {
+		p, err := list(cursor)
+		return p.Tuples, p.Next, err
+	}
+}
+
+// subjectTuples returns every tuple whose subject is the user.
+func (e *env) subjectTuples(tb testing.TB, user tenancy.UUID) []tuples.Tuple {
+	tb.Helper()
+	return collect(tb, "ListBySubject", tuplePages(func(cursor string) (tuples.Page, error) {
+		return e.tuples.ListBySubject(ctx, tuples.Ref{Type: "usr", ID: user}, cursor, tuples.MaxLimit)
+	}))
 }
