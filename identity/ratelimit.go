@@ -74,11 +74,9 @@ func (l *Limiter) Begin(key string, others ...string) (Attempt, error) {
 	now := l.cfg.Now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	var wait time.Duration
-	for _, k := range append([]string{key}, others...) {
-		if a := l.keys[k]; k != "" && a != nil && a.until.After(now) {
-			wait = max(wait, a.until.Sub(now))
-		}
+	wait := l.lockedLocked(key, now)
+	for _, k := range others {
+		wait = max(wait, l.lockedLocked(k, now))
 	}
 	if wait > 0 {
 		return Attempt{}, &RateLimitError{RetryAfter: wait}
@@ -87,6 +85,14 @@ func (l *Limiter) Begin(key string, others ...string) (Attempt, error) {
 		l.chargeLocked(key, now)
 	}
 	return Attempt{l: l, key: key, others: others}, nil
+}
+
+// lockedLocked is how long key stays locked out from now (0: it is not).
+func (l *Limiter) lockedLocked(key string, now time.Time) time.Duration {
+	if a := l.keys[key]; key != "" && a != nil && a.until.After(now) {
+		return a.until.Sub(now)
+	}
+	return 0
 }
 
 // chargeLocked counts a failure against key, locking it out once it has
