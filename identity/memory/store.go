@@ -85,7 +85,7 @@ func (s *Store) Update(ctx context.Context, fn func(identity.Tx) error) (uint64,
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	tx := &tx{s: s, writable: true}
+	tx := &tx{s: s, writable: true, tup: tupleBuffer{st: s.tuples}}
 	if err := fn(tx); err != nil {
 		tx.rollback()
 		return 0, err
@@ -364,7 +364,14 @@ func (t *tx) Tuples() identity.TupleTx { return &t.tup }
 // writes their net effect as one batch: one revision, all or nothing, so no
 // reader ever sees half a transaction (a transfer's two owners).
 type tupleBuffer struct {
+	st  tuples.Store
 	ops []bufferedOp
+}
+
+// keyLookup is a tuple store that finds a tuple by its key (the memory
+// graph does).
+type keyLookup interface {
+	Lookup(ctx context.Context, k tuples.Key) (tuples.Tuple, error)
 }
 
 // bufferedOp is one Write (changes) or one DeleteSubject (subject).
@@ -374,19 +381,47 @@ type bufferedOp struct {
 }
 
 // Write buffers a batch. It returns the tuples the creates and touches
-// will have (ids are assigned now; a touch that finds its tuple already
-// there keeps the existing one); deletes come back with only their key.
-func (b *tupleBuffer) Write(_ context.Context, changes []tuples.Change) ([]tuples.Tuple, error) {
+// will be at commit: a key the store holds keeps its tuple (apply writes
+// only the net change, and a touch keeps what exists), a key this
+// transaction wrote before keeps the id its first write gave it, and a new
+// key gets a new id now. Deletes come back with only their key.
+func (b *tupleBuffer) Write(ctx context.Context, changes []tuples.Change) ([]tuples.Tuple, error) {
 	changes = slices.Clone(changes)
 	out := make([]tuples.Tuple, len(changes))
 	for i := range changes {
-		if changes[i].Op != tuples.OpDelete && changes[i].ID.IsZero() {
-			changes[i].ID = tuples.NewUUID()
+		c := &changes[i]
+		out[i] = tuples.Tuple{ID: c.ID, Key: c.Key, CreatedBy: c.CreatedBy}
+		if c.Op == tuples.OpDelete {
+			continue
 		}
-		out[i] = tuples.Tuple{ID: changes[i].ID, Key: changes[i].Key, CreatedBy: changes[i].CreatedBy}
+		if c.ID.IsZero() {
+			c.ID = tuples.NewUUID()
+		}
+		out[i].ID = c.ID
+		if t, ok := b.existing(ctx, c.Key); ok {
+			out[i] = t
+		}
 	}
 	b.ops = append(b.ops, bufferedOp{changes: changes})
 	return out, nil
+}
+
+// existing is the tuple a key will be at commit if it is not new: the
+// store's, or the one this transaction's first write of it made.
+func (b *tupleBuffer) existing(ctx context.Context, k tuples.Key) (tuples.Tuple, bool) {
+	if l, ok := b.st.(keyLookup); ok {
+		if t, err := l.Lookup(ctx, k); err == nil {
+			return t, true
+		}
+	}
+	for _, op := range b.ops {
+		for _, c := range op.changes {
+			if c.Key == k {
+				return tuples.Tuple{ID: c.ID, Key: k, CreatedBy: c.CreatedBy}, c.Op != tuples.OpDelete
+			}
+		}
+	}
+	return tuples.Tuple{}, false
 }
 
 // DeleteSubject buffers the cascade; the count is known only at commit, so

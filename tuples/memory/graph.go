@@ -257,4 +257,13 @@ func (g *Graph) ListByObject(ctx context.Context, object tuples.Ref, relation, c
 	return g.Snapshot().ListByObject(object, relation, cursor, limit)
 }
 
+// Lookup returns the tuple with the key on the current snapshot, or
+// ErrTupleNotFound.
+func (g *Graph) Lookup(_ context.Context, k tuples.Key) (tuples.Tuple, error) {
+	if t, ok := g.Snapshot().Lookup(k); ok {
+		return t, nil
+	}
+	return tuples.Tuple{}, tuples.ErrTupleNotFound.With("no tuple %s", k)
+}
+
 var _ tuples.Store = (*Graph)(nil)
