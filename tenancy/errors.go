@@ -30,6 +30,7 @@ var (
 	ErrSelfTransfer        = e(tuples.Precondition, "precondition.self_transfer", "ownership cannot be transferred to its holder")
 	ErrNotOwner            = e(tuples.Precondition, "precondition.from_not_owner", "the membership transferring ownership is not an active owner")
 	ErrOrgMismatch         = e(tuples.Precondition, "precondition.org_mismatch", "the memberships belong to different organizations")
+	ErrTooManyInvitations  = e(tuples.Precondition, "precondition.invitation_limit", "the organization has the most pending invitations allowed")
 	ErrPastExpiration      = e(tuples.Precondition, "precondition.past_expiration", "expires_at must be in the future")
 	ErrBindingRequired     = e(tuples.Precondition, "precondition.identifier_binding_required", "accepting as an existing user requires accepting_identifier") // IdentifierBindingRequiredError
 	ErrIdentifierMismatch  = e(tuples.Precondition, "precondition.identifier_mismatch", "accepting_identifier is not the invitation's identifier")             // IdentifierMismatchError

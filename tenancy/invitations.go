@@ -12,9 +12,12 @@ import (
 
 // Bounds on invitation input.
 const (
-	maxIdentifier    = 320
-	maxPreTuples     = 100
-	MaxInvitationTTL = 365 * 24 * time.Hour
+	maxIdentifier = 320
+	maxPreTuples  = 100
+	// DefaultMaxPendingInvitations bounds an organization's pending
+	// invitations: revoke some, or let them expire, to invite more.
+	DefaultMaxPendingInvitations = 1000
+	MaxInvitationTTL             = 365 * 24 * time.Hour
 )
 
 // NewInvitation is a createInvitation request.
@@ -30,9 +33,11 @@ type NewInvitation struct {
 // CreateInvitation invites an identifier into an active organization. The
 // inviter must be an active owner or admin of it whose rank is at least the
 // role's (mayInvite); expires_at is required, in the future and at most a
-// year ahead. A pre-tuple may appear once, may not be a membership tuple of
-// an organization (a role relation on org: those belong to tenancy, DESIGN
-// §4), and must be one the inviter may grant (Config.CanGrant).
+// year ahead; an org holds at most Config.MaxPendingInvitations pending ones
+// (ErrTooManyInvitations). A pre-tuple may appear once, may not be a
+// membership tuple of an organization (a role relation on org: those
+// belong to tenancy, DESIGN §4), and must be one the inviter may grant
+// (Config.CanGrant).
 func (s *Service) CreateInvitation(ctx context.Context, in NewInvitation) (Invitation, error) {
 	if err := checkRole(in.Role); err != nil {
 		return Invitation{}, err
@@ -76,6 +81,13 @@ func (s *Service) CreateInvitation(ctx context.Context, in NewInvitation) (Invit
 		}
 		if err := mayInvite(ctx, tx, in.OrgID, in.InvitedBy, in.Role); err != nil {
 			return err
+		}
+		n, err := tx.PendingInvitations(ctx, in.OrgID, now, s.maxInvites)
+		if err != nil {
+			return err
+		}
+		if n >= s.maxInvites {
+			return ErrTooManyInvitations.With("%s has %d pending invitations, the most allowed", tuples.FormatID("org", in.OrgID), n)
 		}
 		return tx.PutInvitation(ctx, inv)
 	})

@@ -41,7 +41,7 @@ func (s *Service) AddMember(ctx context.Context, org, user UUID, role Role, invi
 // owner before anyone else, so it never has members and no owner (MEM-4).
 func add(ctx context.Context, tx Tx, m Membership) error {
 	if m.Role != Owner {
-		owners, err := tx.ActiveOwners(ctx, m.OrgID)
+		owners, err := tx.ActiveOwners(ctx, m.OrgID, 1)
 		if err != nil {
 			return err
 		}
@@ -129,7 +129,7 @@ func requireOtherOwner(ctx context.Context, tx Tx, m Membership) error {
 	if m.Role != Owner || m.Status != Active {
 		return nil
 	}
-	owners, err := tx.ActiveOwners(ctx, m.OrgID)
+	owners, err := tx.ActiveOwners(ctx, m.OrgID, 2)
 	if err != nil {
 		return err
 	}
@@ -244,10 +244,11 @@ func (s *Service) transitionMembership(ctx context.Context, id UUID, to Status) 
 }
 
 // SelfLeave ends the caller's own membership (MEM-5): revoked, removed_by
-// empty, tuple removed. The sole active owner must name transferTo, an
-// active member's user, who becomes owner in the same transaction;
-// without one it is ErrSoleOwner. The caller's identity is the transport's
-// to check.
+// empty, tuple removed. An owner who names transferTo, an active member's
+// user, makes them an owner in the same transaction; the sole active owner
+// must name one (else ErrSoleOwner). A member who is not an owner leaves
+// unconditionally, and transferTo, ownership they do not hold, is ignored.
+// The caller's identity is the transport's to check.
 func (s *Service) SelfLeave(ctx context.Context, id, transferTo UUID) (Membership, error) {
 	var m Membership
 	err := s.update(ctx, func(tx Tx) error {
@@ -256,10 +257,7 @@ func (s *Service) SelfLeave(ctx context.Context, id, transferTo UUID) (Membershi
 			return err
 		}
 		now := s.clock()
-		if err := requireOtherOwner(ctx, tx, m); err != nil {
-			if transferTo.IsZero() || !errors.Is(err, ErrSoleOwner) {
-				return err
-			}
+		if m.Role == Owner && !transferTo.IsZero() {
 			if transferTo == m.UserID {
 				return ErrSelfTransfer
 			}
@@ -270,9 +268,13 @@ func (s *Service) SelfLeave(ctx context.Context, id, transferTo UUID) (Membershi
 			} else if err != nil {
 				return err
 			}
-			if _, err := replace(ctx, tx, to, Owner, now); err != nil {
-				return err
+			if to.Role != Owner {
+				if _, err := replace(ctx, tx, to, Owner, now); err != nil {
+					return err
+				}
 			}
+		} else if err := requireOtherOwner(ctx, tx, m); err != nil {
+			return err
 		}
 		return remove(ctx, tx, &m, UUID{}, now)
 	})
@@ -369,7 +371,8 @@ func (s *Service) TransferOwnership(ctx context.Context, org, fromID, toID UUID)
 // it revokes every membership of theirs not yet revoked, with the tuples of
 // those in force (A36). An active owner with no other active owner is
 // refused (ErrSoleOwner) while the org has other active members, who would
-// be left without one: transfer ownership first.
+// be left without one: transfer ownership first (a suspended org must be
+// reinstated for that, or revoked).
 func (s *Service) RevokeUser(ctx context.Context, itx identity.Tx, user UUID) error {
 	return s.store.Join(ctx, itx, func(tx Tx) error {
 		ms, err := tx.MembershipsOf(ctx, user)

@@ -109,6 +109,16 @@ func (m Membership) tupleKey() tuples.Key {
 		Object: tuples.Ref{Type: "org", ID: m.OrgID}}
 }
 
+// tupleChange creates or deletes the membership tuple; its creator is the
+// inviter, when there was one.
+func (m Membership) tupleChange(op tuples.Op) tuples.Change {
+	c := tuples.Change{Op: op, Key: m.tupleKey()}
+	if op != tuples.OpDelete {
+		c.CreatedBy = m.InvitedBy
+	}
+	return c
+}
+
 // InvitationStatus is an invitation's state (INV-1): pending, or one of
 // the four terminal states.
 type InvitationStatus string

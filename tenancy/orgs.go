@@ -68,7 +68,8 @@ type OrgPatch struct {
 	Name, Slug **string
 }
 
-// UpdateOrg applies the patch (ORG-4): a suspended org may be updated, a
+// UpdateOrg applies the patch (ORG-4); a patch that changes nothing
+// writes nothing.  a suspended org may be updated, a
 // revoked one is ErrAlreadyTerminal. A slug is checked for format
 // (ErrSlugFormat) and uniqueness (ErrSlugTaken); clearing or changing it
 // frees the old one at once.
@@ -92,11 +93,15 @@ func (s *Service) UpdateOrg(ctx context.Context, id UUID, p OrgPatch) (Org, erro
 		if o.Status == Revoked {
 			return ErrAlreadyTerminal.With("%s is revoked", tuples.FormatID("org", id))
 		}
+		was := o
 		if p.Name != nil {
 			o.Name = *p.Name
 		}
 		if p.Slug != nil {
 			o.Slug = *p.Slug
+		}
+		if equalPtr(o.Name, was.Name) && equalPtr(o.Slug, was.Slug) {
+			return nil // nothing changes, not even updated_at
 		}
 		o.UpdatedAt = s.clock()
 		return tx.PutOrg(ctx, o)
@@ -113,14 +118,14 @@ func (s *Service) UpdateOrg(ctx context.Context, id UUID, p OrgPatch) (Org, erro
 // suspended the grants are inactive). Suspending a suspended org changes
 // nothing.
 func (s *Service) SuspendOrg(ctx context.Context, id UUID) (Org, error) {
-	return s.transitionOrg(ctx, id, Suspended, revokeTuple)
+	return s.transitionOrg(ctx, id, Suspended)
 }
 
 // ReinstateOrg returns a suspended organization to active and restores
 // the tuples of its active memberships. Reinstating an active org changes
 // nothing.
 func (s *Service) ReinstateOrg(ctx context.Context, id UUID) (Org, error) {
-	return s.transitionOrg(ctx, id, Active, grant)
+	return s.transitionOrg(ctx, id, Active)
 }
 
 // RevokeOrg ends an organization for good (ORG-1): every membership not
@@ -128,10 +133,10 @@ func (s *Service) ReinstateOrg(ctx context.Context, id UUID) (Org, error) {
 // removed, in one transaction. The row is kept. Revoking twice is
 // ErrAlreadyTerminal.
 func (s *Service) RevokeOrg(ctx context.Context, id UUID) (Org, error) {
-	return s.transitionOrg(ctx, id, Revoked, nil)
+	return s.transitionOrg(ctx, id, Revoked)
 }
 
-func (s *Service) transitionOrg(ctx context.Context, id UUID, to Status, eachActive func(context.Context, Tx, Membership) error) (Org, error) {
+func (s *Service) transitionOrg(ctx context.Context, id UUID, to Status) (Org, error) {
 	var o Org
 	err := s.update(ctx, func(tx Tx) error {
 		var err error
@@ -150,26 +155,35 @@ func (s *Service) transitionOrg(ctx context.Context, id UUID, to Status, eachAct
 		if err := tx.PutOrg(ctx, o); err != nil {
 			return err
 		}
-		members, err := tx.Memberships(ctx, MembershipQuery{Org: id, Limit: maxMembers})
-		if err != nil {
-			return err
+		// The active memberships' tuples go (suspend; revoke of an active
+		// org) or come back (reinstate). Revocation also ends every
+		// membership not yet revoked, the suspended ones with no tuple.
+		op := tuples.OpDelete
+		if to == Active {
+			op = tuples.OpCreate
 		}
-		for _, m := range members {
-			switch {
-			case to == Revoked && m.Status != Revoked:
-				if m.Status == Active && from == Active {
-					if err := revokeTuple(ctx, tx, m); err != nil {
-						return err
+		statuses := []Status{Active}
+		if to == Revoked {
+			statuses = append(statuses, Suspended)
+		}
+		for _, st := range statuses {
+			err := eachBatch(ctx, tx, id, st, func(ms []Membership) error {
+				var changes []tuples.Change
+				for _, m := range ms {
+					if st == Active && (to != Revoked || from == Active) {
+						changes = append(changes, m.tupleChange(op))
+					}
+					if to == Revoked {
+						m.Status, m.UpdatedAt = Revoked, now
+						if err := tx.PutMembership(ctx, m); err != nil {
+							return err
+						}
 					}
 				}
-				m.Status, m.UpdatedAt = Revoked, now
-				if err := tx.PutMembership(ctx, m); err != nil {
-					return err
-				}
-			case to != Revoked && m.Status == Active:
-				if err := eachActive(ctx, tx, m); err != nil {
-					return err
-				}
+				return writeTuples(ctx, tx, changes)
+			})
+			if err != nil {
+				return err
 			}
 		}
 		return nil
@@ -180,16 +194,48 @@ func (s *Service) transitionOrg(ctx context.Context, id UUID, to Status, eachAct
 	return o, nil
 }
 
-// maxMembers bounds the memberships an organization-wide change reads.
-const maxMembers = 1 << 30
+// memberBatch is how many memberships an organization-wide change reads
+// and writes the tuples of at a time.
+const memberBatch = 500
 
-// ListOrgsOf lists the organizations the user has an active or suspended
-// membership of, with those memberships, in membership id order (A52).
-func (s *Service) ListOrgsOf(ctx context.Context, user UUID) ([]Membership, error) {
-	return read(ctx, s, func(tx Tx) ([]Membership, error) {
+// eachBatch calls fn with the org's memberships of one status, in id
+// order, memberBatch at a time. fn may change the memberships it is given.
+func eachBatch(ctx context.Context, tx Tx, org UUID, status Status, fn func([]Membership) error) error {
+	var after UUID
+	for {
+		ms, err := tx.Memberships(ctx, MembershipQuery{Org: org, After: after, Limit: memberBatch, Status: status})
+		if err != nil || len(ms) == 0 {
+			return err
+		}
+		if err := fn(ms); err != nil {
+			return err
+		}
+		if len(ms) < memberBatch {
+			return nil
+		}
+		after = ms[len(ms)-1].ID
+	}
+}
+
+// ListOrgsOf pages through the organizations the user holds an active or
+// suspended membership of, in id order (A52's listOrgs).
+func (s *Service) ListOrgsOf(ctx context.Context, user UUID, cursor string, limit int) (Page[Org], error) {
+	limit, after, err := tuples.PageArgsOf("org", cursor, limit)
+	if err != nil {
+		return Page[Org]{}, err
+	}
+	orgs, err := read(ctx, s, func(tx Tx) ([]Org, error) {
 		if _, err := tx.Identity().User(ctx, user); err != nil {
 			return nil, err
 		}
-		return tx.MembershipsOf(ctx, user)
+		return tx.OrgsOf(ctx, user, after, limit+1)
 	})
+	if err != nil {
+		return Page[Org]{}, err
+	}
+	return tuples.CutPage("org", orgs, limit, func(o Org) UUID { return o.ID }), nil
+}
+
+func equalPtr[T comparable](a, b *T) bool {
+	return a == b || (a != nil && b != nil && *a == *b)
 }

@@ -18,15 +18,19 @@ type Config struct {
 	CanGrant func(ctx context.Context, inviter UUID, pt PreTuple) (bool, error)
 	// Now is the clock; default time.Now. Tests move it.
 	Now func() time.Time
+	// MaxPendingInvitations bounds an organization's pending invitations;
+	// default DefaultMaxPendingInvitations.
+	MaxPendingInvitations int
 }
 
 // Service is the tenancy module: every lifecycle rule, the sole-owner
 // invariant and the membership ⇄ tuple duality, run against a Store. It
 // is safe for concurrent use.
 type Service struct {
-	store    Store
-	canGrant func(ctx context.Context, inviter UUID, pt PreTuple) (bool, error)
-	now      func() time.Time
+	store      Store
+	canGrant   func(ctx context.Context, inviter UUID, pt PreTuple) (bool, error)
+	now        func() time.Time
+	maxInvites int
 }
 
 // NewService returns a Service over store.
@@ -34,7 +38,10 @@ func NewService(store Store, cfg Config) *Service {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Service{store: store, canGrant: cfg.CanGrant, now: cfg.Now}
+	if cfg.MaxPendingInvitations <= 0 {
+		cfg.MaxPendingInvitations = DefaultMaxPendingInvitations
+	}
+	return &Service{store: store, canGrant: cfg.CanGrant, now: cfg.Now, maxInvites: cfg.MaxPendingInvitations}
 }
 
 // clock returns the current time at the precision stored and sent.
@@ -61,12 +68,20 @@ type Page[T any] = tuples.PageOf[T]
 
 // grant writes the membership tuple of m; revokeTuple deletes it.
 func grant(ctx context.Context, tx Tx, m Membership) error {
-	_, err := tx.Identity().Tuples().Write(ctx, []tuples.Change{{Op: tuples.OpCreate, Key: m.tupleKey(), CreatedBy: m.InvitedBy}})
-	return err
+	return writeTuples(ctx, tx, []tuples.Change{m.tupleChange(tuples.OpCreate)})
 }
 
 func revokeTuple(ctx context.Context, tx Tx, m Membership) error {
-	_, err := tx.Identity().Tuples().Write(ctx, []tuples.Change{{Op: tuples.OpDelete, Key: m.tupleKey()}})
+	return writeTuples(ctx, tx, []tuples.Change{m.tupleChange(tuples.OpDelete)})
+}
+
+// writeTuples writes a batch of tuple changes in the transaction; an
+// empty batch writes nothing.
+func writeTuples(ctx context.Context, tx Tx, changes []tuples.Change) error {
+	if len(changes) == 0 {
+		return nil
+	}
+	_, err := tx.Identity().Tuples().Write(ctx, changes)
 	return err
 }
 

@@ -46,13 +46,17 @@ type Tx interface {
 	// ErrMembershipNotFound (MEM-1: at most one exists).
 	ActiveMembership(ctx context.Context, org, user UUID) (Membership, error)
 	// Memberships lists an org's memberships after q.After in id order, of
-	// one status when q.Status is set.
+	// one status when q.Status is set. A negative q.Limit means no limit.
 	Memberships(ctx context.Context, q MembershipQuery) ([]Membership, error)
-	// ActiveOwners lists the org's active owner memberships.
-	ActiveOwners(ctx context.Context, org UUID) ([]Membership, error)
+	// ActiveOwners lists up to limit of the org's active owner
+	// memberships, in id order: the sole-owner rules need at most two.
+	ActiveOwners(ctx context.Context, org UUID, limit int) ([]Membership, error)
 	// MembershipsOf lists a user's memberships that are not revoked, in
 	// id order.
 	MembershipsOf(ctx context.Context, user UUID) ([]Membership, error)
+	// OrgsOf lists, in id order after the cursor, up to limit of the
+	// organizations the user holds a membership of that is not revoked.
+	OrgsOf(ctx context.Context, user, after UUID, limit int) ([]Org, error)
 	// PutMembership fails with ErrDuplicateMembership if the row would make
 	// a second active membership of its user and org.
 	PutMembership(ctx context.Context, m Membership) error
@@ -61,6 +65,9 @@ type Tx interface {
 	// Invitations lists an org's invitations after q.After in id order, of
 	// one status at q.Now when q.Status is set.
 	Invitations(ctx context.Context, q InvitationQuery) ([]Invitation, error)
+	// PendingInvitations counts the org's invitations pending at now, up
+	// to limit.
+	PendingInvitations(ctx context.Context, org UUID, now time.Time, limit int) (int, error)
 	PutInvitation(ctx context.Context, inv Invitation) error
 }
 

@@ -8,6 +8,7 @@ import (
 	"context"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/flametrench/server/identity"
 	"github.com/flametrench/server/tenancy"
@@ -28,6 +29,7 @@ type Store struct {
 	mems     map[UUID]tenancy.Membership
 	memsOf   map[UUID][]UUID  // by org, sorted
 	userMems map[UUID][]UUID  // by user, sorted
+	owners   map[UUID][]UUID  // active owner memberships by org, sorted
 	active   map[[2]UUID]UUID // (org, user) → active membership
 	invs     map[UUID]tenancy.Invitation
 	invsOf   map[UUID][]UUID // by org, sorted
@@ -36,7 +38,7 @@ type Store struct {
 // New returns an empty store whose transactions run inside ids's.
 func New(ids identity.Store) *Store {
 	return &Store{ids: ids, orgs: map[UUID]tenancy.Org{}, slugs: map[string]UUID{}, mems: map[UUID]tenancy.Membership{},
-		memsOf: map[UUID][]UUID{}, userMems: map[UUID][]UUID{}, active: map[[2]UUID]UUID{},
+		memsOf: map[UUID][]UUID{}, userMems: map[UUID][]UUID{}, owners: map[UUID][]UUID{}, active: map[[2]UUID]UUID{},
 		invs: map[UUID]tenancy.Invitation{}, invsOf: map[UUID][]UUID{}}
 }
 
@@ -121,14 +123,41 @@ func del[K comparable, V any](t *tx, m map[K]V, k K) {
 	t.undo = append(t.undo, func() { m[k] = old })
 }
 
-// index adds id to owner's sorted list in m.
+// index adds id to owner's sorted list in m, in place: an insert costs
+// a move of the list's tail, not a copy of the list.
 func index(t *tx, m map[UUID][]UUID, owner, id UUID) {
+	if insertID(m, owner, id) {
+		t.undo = append(t.undo, func() { removeID(m, owner, id) })
+	}
+}
+
+// unindex removes id from owner's sorted list in m.
+func unindex(t *tx, m map[UUID][]UUID, owner, id UUID) {
+	if removeID(m, owner, id) {
+		t.undo = append(t.undo, func() { insertID(m, owner, id) })
+	}
+}
+
+func insertID(m map[UUID][]UUID, owner, id UUID) bool {
 	ids := m[owner]
 	i, found := slices.BinarySearchFunc(ids, id, UUID.Compare)
-	if found {
-		return
+	if !found {
+		m[owner] = slices.Insert(ids, i, id)
 	}
-	set(t, m, owner, slices.Insert(slices.Clone(ids), i, id))
+	return !found
+}
+
+func removeID(m map[UUID][]UUID, owner, id UUID) bool {
+	ids := m[owner]
+	i, found := slices.BinarySearchFunc(ids, id, UUID.Compare)
+	switch {
+	case !found:
+	case len(ids) == 1:
+		delete(m, owner)
+	default:
+		m[owner] = slices.Delete(ids, i, i+1)
+	}
+	return found
 }
 
 // after returns the ids of a sorted list after cursor.
@@ -196,12 +225,11 @@ func (t *tx) Memberships(_ context.Context, q tenancy.MembershipQuery) ([]tenanc
 	return out, nil
 }
 
-func (t *tx) ActiveOwners(_ context.Context, org UUID) ([]tenancy.Membership, error) {
-	var out []tenancy.Membership
-	for _, id := range t.s.memsOf[org] {
-		if m := t.s.mems[id]; m.Status == tenancy.Active && m.Role == tenancy.Owner {
-			out = append(out, m)
-		}
+func (t *tx) ActiveOwners(_ context.Context, org UUID, limit int) ([]tenancy.Membership, error) {
+	ids := t.s.owners[org]
+	out := make([]tenancy.Membership, 0, min(len(ids), limit))
+	for _, id := range ids[:min(len(ids), limit)] {
+		out = append(out, t.s.mems[id])
 	}
 	return out, nil
 }
@@ -212,6 +240,21 @@ func (t *tx) MembershipsOf(_ context.Context, user UUID) ([]tenancy.Membership, 
 		if m := t.s.mems[id]; m.Status != tenancy.Revoked {
 			out = append(out, m)
 		}
+	}
+	return out, nil
+}
+
+func (t *tx) OrgsOf(ctx context.Context, user, cursor UUID, limit int) ([]tenancy.Org, error) {
+	ms, _ := t.MembershipsOf(ctx, user)
+	ids := make([]UUID, 0, len(ms))
+	for _, m := range ms {
+		ids = append(ids, m.OrgID)
+	}
+	slices.SortFunc(ids, UUID.Compare)
+	ids = after(slices.Compact(ids), cursor)
+	out := make([]tenancy.Org, 0, min(len(ids), limit))
+	for _, id := range ids[:min(len(ids), limit)] {
+		out = append(out, t.s.orgs[id])
 	}
 	return out, nil
 }
@@ -232,6 +275,11 @@ func (t *tx) PutMembership(_ context.Context, m tenancy.Membership) error {
 	set(t, t.s.mems, m.ID, m)
 	index(t, t.s.memsOf, m.OrgID, m.ID)
 	index(t, t.s.userMems, m.UserID, m.ID)
+	if m.Status == tenancy.Active && m.Role == tenancy.Owner {
+		index(t, t.s.owners, m.OrgID, m.ID)
+	} else {
+		unindex(t, t.s.owners, m.OrgID, m.ID)
+	}
 	return nil
 }
 
@@ -256,6 +304,19 @@ func (t *tx) Invitations(_ context.Context, q tenancy.InvitationQuery) ([]tenanc
 		}
 	}
 	return out, nil
+}
+
+func (t *tx) PendingInvitations(_ context.Context, org UUID, now time.Time, limit int) (int, error) {
+	n := 0
+	for _, id := range t.s.invsOf[org] {
+		if n == limit {
+			break
+		}
+		if t.s.invs[id].StatusAt(now) == tenancy.InvitationPending {
+			n++
+		}
+	}
+	return n, nil
 }
 
 func (t *tx) PutInvitation(_ context.Context, inv tenancy.Invitation) error {

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -59,19 +60,28 @@ func (t *tx) Invitation(ctx context.Context, id UUID) (tenancy.Invitation, error
 // (Invitation.StatusAt): a pending row is expired once now is past its
 // expires_at (INV-3).
 func (t *tx) Invitations(ctx context.Context, q tenancy.InvitationQuery) ([]tenancy.Invitation, error) {
+	args := []any{[16]byte(q.Org), [16]byte(q.After), limitArg(q.Limit)}
 	var where string
 	switch q.Status {
 	case "":
 	case tenancy.InvitationPending:
-		where = ` AND status = 'pending' AND expires_at >= $5`
+		where, args = ` AND status = 'pending' AND expires_at >= $4`, append(args, q.Now)
 	case tenancy.InvitationExpired:
-		where = ` AND (status = 'expired' OR (status = 'pending' AND expires_at < $5))`
+		where, args = ` AND (status = 'expired' OR (status = 'pending' AND expires_at < $4))`, append(args, q.Now)
 	default:
-		where = ` AND status = $4`
+		where, args = ` AND status = $4`, append(args, string(q.Status))
 	}
 	return collect(ctx, t.t, scanInv, `SELECT `+invCols+` FROM inv WHERE org_id = $1 AND id > $2`+where+`
-	AND $4::text IS NOT NULL AND $5::timestamptz IS NOT NULL ORDER BY id LIMIT $3`,
-		[16]byte(q.Org), [16]byte(q.After), limitArg(q.Limit), string(q.Status), q.Now)
+	ORDER BY id LIMIT $3`, args...)
+}
+
+// PendingInvitations counts through the partial index inv_pending.
+func (t *tx) PendingInvitations(ctx context.Context, org UUID, now time.Time, limit int) (int, error) {
+	var n int
+	err := t.t.QueryRow(ctx, `SELECT count(*) FROM (
+	SELECT 1 FROM inv WHERE org_id = $1 AND status = 'pending' AND expires_at >= $2 LIMIT $3) p`,
+		[16]byte(org), now, limit).Scan(&n)
+	return n, err
 }
 
 func (t *tx) PutInvitation(ctx context.Context, inv tenancy.Invitation) error {
@@ -80,7 +90,7 @@ func (t *tx) PutInvitation(ctx context.Context, inv tenancy.Invitation) error {
 	}
 	_, err := t.t.Exec(ctx, `INSERT INTO inv (`+invCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
 ON CONFLICT (id) DO UPDATE SET org_id = $2, identifier = $3, role = $4, status = $5, pre_tuples = $6, invited_by = $7,
-	invited_user_id = $8, created_at = $9, expires_at = $10, terminal_at = $11, terminal_by = $12`,
+	invited_user_id = $8, expires_at = $10, terminal_at = $11, terminal_by = $12`,
 		[16]byte(inv.ID), [16]byte(inv.OrgID), inv.Identifier, inv.Role, inv.Status, toJSON(inv.PreTuples),
 		uuidArg(inv.InvitedBy), uuidArg(inv.InvitedUserID), inv.CreatedAt, inv.ExpiresAt, inv.TerminalAt, uuidArg(inv.TerminalBy))
 	return err

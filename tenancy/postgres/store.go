@@ -182,7 +182,7 @@ func (t *tx) PutOrg(ctx context.Context, o tenancy.Org) error {
 		return errReadOnly
 	}
 	_, err := t.t.Exec(ctx, `INSERT INTO org (`+orgCols+`) VALUES ($1, $2, $3, $4, $5, $6)
-ON CONFLICT (id) DO UPDATE SET name = $2, slug = $3, status = $4, created_at = $5, updated_at = $6`,
+ON CONFLICT (id) DO UPDATE SET name = $2, slug = $3, status = $4, updated_at = $6`,
 		[16]byte(o.ID), o.Name, o.Slug, o.Status, o.CreatedAt, o.UpdatedAt)
 	if violates(err, idxLiveSlug) && o.Slug != nil {
 		return tenancy.ErrSlugTaken.With("slug %q is taken", *o.Slug)
@@ -218,19 +218,30 @@ func (t *tx) ActiveMembership(ctx context.Context, org, user UUID) (tenancy.Memb
 }
 
 func (t *tx) Memberships(ctx context.Context, q tenancy.MembershipQuery) ([]tenancy.Membership, error) {
+	if q.Status == "" {
+		return collect(ctx, t.t, scanMem, `SELECT `+memCols+` FROM mem
+WHERE org_id = $1 AND id > $2 ORDER BY id LIMIT $3`, [16]byte(q.Org), [16]byte(q.After), limitArg(q.Limit))
+	}
 	return collect(ctx, t.t, scanMem, `SELECT `+memCols+` FROM mem
-WHERE org_id = $1 AND id > $2 AND ($3::text = '' OR status = $3) ORDER BY id LIMIT $4`,
-		[16]byte(q.Org), [16]byte(q.After), string(q.Status), limitArg(q.Limit))
+WHERE org_id = $1 AND status = $4 AND id > $2 ORDER BY id LIMIT $3`,
+		[16]byte(q.Org), [16]byte(q.After), limitArg(q.Limit), string(q.Status))
 }
 
-func (t *tx) ActiveOwners(ctx context.Context, org UUID) ([]tenancy.Membership, error) {
+// ActiveOwners reads the partial index mem_owner.
+func (t *tx) ActiveOwners(ctx context.Context, org UUID, limit int) ([]tenancy.Membership, error) {
 	return collect(ctx, t.t, scanMem, `SELECT `+memCols+` FROM mem
-WHERE org_id = $1 AND status = 'active' AND role = 'owner' ORDER BY id`, [16]byte(org))
+WHERE org_id = $1 AND status = 'active' AND role = 'owner' ORDER BY id LIMIT $2`, [16]byte(org), limit)
 }
 
 func (t *tx) MembershipsOf(ctx context.Context, user UUID) ([]tenancy.Membership, error) {
 	return collect(ctx, t.t, scanMem, `SELECT `+memCols+` FROM mem
 WHERE usr_id = $1 AND status <> 'revoked' ORDER BY id`, [16]byte(user))
+}
+
+func (t *tx) OrgsOf(ctx context.Context, user, after UUID, limit int) ([]tenancy.Org, error) {
+	return collect(ctx, t.t, scanOrg, `SELECT `+orgCols+` FROM org WHERE id IN (
+	SELECT org_id FROM mem WHERE usr_id = $1 AND status <> 'revoked' AND org_id > $2) ORDER BY id LIMIT $3`,
+		[16]byte(user), [16]byte(after), limit)
 }
 
 func (t *tx) PutMembership(ctx context.Context, m tenancy.Membership) error {
@@ -239,7 +250,7 @@ func (t *tx) PutMembership(ctx context.Context, m tenancy.Membership) error {
 	}
 	_, err := t.t.Exec(ctx, `INSERT INTO mem (`+memCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 ON CONFLICT (id) DO UPDATE SET usr_id = $2, org_id = $3, role = $4, status = $5, replaces = $6, invited_by = $7,
-	removed_by = $8, created_at = $9, updated_at = $10`,
+	removed_by = $8, updated_at = $10`,
 		[16]byte(m.ID), [16]byte(m.UserID), [16]byte(m.OrgID), m.Role, m.Status, uuidArg(m.Replaces),
 		uuidArg(m.InvitedBy), uuidArg(m.RemovedBy), m.CreatedAt, m.UpdatedAt)
 	if violates(err, idxActiveMember) {

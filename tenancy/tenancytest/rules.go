@@ -9,6 +9,7 @@ import (
 
 	"github.com/flametrench/server/identity"
 	"github.com/flametrench/server/tenancy"
+	"github.com/flametrench/server/tuples"
 )
 
 func ptr[T any](v T) *T { return &v }
@@ -69,6 +70,14 @@ func testOrgLifecycle(t *testing.T, e *env) {
 	u := must[tenancy.Org](t, "UpdateOrg")(e.svc.UpdateOrg(ctx, o.ID, tenancy.OrgPatch{Name: ptr(ptr("Renamed"))}))
 	if u.Name == nil || *u.Name != "Renamed" || u.Slug != nil {
 		t.Fatalf("UpdateOrg = %+v", u)
+	}
+	// A patch that changes nothing writes nothing, not even updated_at.
+	e.advance(time.Second)
+	if same := must[tenancy.Org](t, "UpdateOrg(no-op)")(e.svc.UpdateOrg(ctx, o.ID, tenancy.OrgPatch{Name: ptr(ptr("Renamed"))})); !same.UpdatedAt.Equal(u.UpdatedAt) {
+		t.Fatalf("a no-op update moved updated_at from %v to %v", u.UpdatedAt, same.UpdatedAt)
+	}
+	if same := must[tenancy.Org](t, "UpdateOrg(empty)")(e.svc.UpdateOrg(ctx, o.ID, tenancy.OrgPatch{})); !same.UpdatedAt.Equal(u.UpdatedAt) {
+		t.Fatalf("an empty update moved updated_at from %v to %v", u.UpdatedAt, same.UpdatedAt)
 	}
 	// Revocation ends every membership and its tuple.
 	r := must[tenancy.Org](t, "RevokeOrg")(e.svc.RevokeOrg(ctx, o.ID))
@@ -134,9 +143,24 @@ func testMembers(t *testing.T, e *env) {
 	_, err = e.svc.ReinstateMembership(ctx, ids[2])
 	wantErr(t, "reinstate beside a newer active membership", err, tenancy.ErrDuplicateMembership)
 
-	orgs := must[[]tenancy.Membership](t, "ListOrgsOf")(e.svc.ListOrgsOf(ctx, s.UserID))
-	if len(orgs) != 2 { // the suspended one and the new one
-		t.Fatalf("ListOrgsOf = %+v, want 2 memberships", orgs)
+	// The orgs of a user: each once, though s holds a suspended and an
+	// active membership of o; in id order, paged.
+	o2, _ := e.org(t)
+	o3, _ := e.org(t)
+	for _, org := range []tenancy.UUID{o2.ID, o3.ID} {
+		must[tenancy.Membership](t, "AddMember(o2, o3)")(e.svc.AddMember(ctx, org, s.UserID, tenancy.Guest, tenancy.UUID{}))
+	}
+	want := []tenancy.UUID{o.ID, o2.ID, o3.ID}
+	slices.SortFunc(want, tenancy.UUID.Compare)
+	if got := e.orgsOf(t, s.UserID); !slices.Equal(got, want) {
+		t.Fatalf("ListOrgsOf = %v, want %v", got, want)
+	}
+	must[tenancy.Org](t, "SuspendOrg(o2)")(e.svc.SuspendOrg(ctx, o2.ID))
+	must[tenancy.Org](t, "RevokeOrg(o3)")(e.svc.RevokeOrg(ctx, o3.ID))
+	want = []tenancy.UUID{o.ID, o2.ID} // a suspended org stays listed; a revoked one is gone
+	slices.SortFunc(want, tenancy.UUID.Compare)
+	if got := e.orgsOf(t, s.UserID); !slices.Equal(got, want) {
+		t.Fatalf("ListOrgsOf after suspend and revoke = %v, want %v", got, want)
 	}
 }
 
@@ -166,6 +190,104 @@ func testSoleOwner(t *testing.T, e *env) {
 	wantErr(t, "transfer to a non-member", err, tenancy.ErrMembershipNotActive)
 	if got := e.relationsOn(t, co.UserID, o.ID); !slices.Equal(got, []string{"owner"}) {
 		t.Fatalf("a failed leave changed the owner's relations to %v", got)
+	}
+}
+
+// TransferOwnership refuses each malformed request whole.
+func testTransferRefusals(t *testing.T, e *env) {
+	o, owner := e.org(t)
+	other, otherOwner := e.org(t)
+	bob := must[tenancy.Membership](t, "AddMember")(e.svc.AddMember(ctx, o.ID, e.user(t), tenancy.Member, owner.UserID))
+	carol := must[tenancy.Membership](t, "AddMember")(e.svc.AddMember(ctx, o.ID, e.user(t), tenancy.Member, owner.UserID))
+	carol = must[tenancy.Membership](t, "SuspendMembership")(e.svc.SuspendMembership(ctx, carol.ID))
+	for _, c := range []struct {
+		name     string
+		org      tenancy.UUID
+		from, to tenancy.UUID
+		want     error
+	}{
+		{"from a member", o.ID, bob.ID, owner.ID, tenancy.ErrNotOwner},
+		{"to another org's member", o.ID, owner.ID, otherOwner.ID, tenancy.ErrOrgMismatch},
+		{"naming another org", other.ID, owner.ID, bob.ID, tenancy.ErrOrgMismatch},
+		{"to oneself", o.ID, owner.ID, owner.ID, tenancy.ErrSelfTransfer},
+		{"to a suspended member", o.ID, owner.ID, carol.ID, tenancy.ErrMembershipNotActive},
+		{"to no membership", o.ID, owner.ID, tuples.NewUUID(), tenancy.ErrMembershipNotFound},
+	} {
+		_, _, err := e.svc.TransferOwnership(ctx, c.org, c.from, c.to)
+		wantErr(t, "transfer "+c.name, err, c.want)
+	}
+	if got := e.activeOwners(t, o.ID); !slices.Equal(got, []tenancy.UUID{owner.UserID}) {
+		t.Fatalf("refused transfers changed the owners to %v", got)
+	}
+	// An owner who is not the sole one may still name a successor when
+	// leaving, and the successor becomes an owner.
+	co := must[tenancy.Membership](t, "AddMember(co-owner)")(e.svc.AddMember(ctx, o.ID, e.user(t), tenancy.Owner, owner.UserID))
+	must[tenancy.Membership](t, "SelfLeave(transfer to bob)")(e.svc.SelfLeave(ctx, co.ID, bob.UserID))
+	want := []tenancy.UUID{owner.UserID, bob.UserID}
+	slices.SortFunc(want, tenancy.UUID.Compare)
+	got := e.activeOwners(t, o.ID)
+	slices.SortFunc(got, tenancy.UUID.Compare)
+	if !slices.Equal(got, want) {
+		t.Fatalf("owners after a leave with transfer = %v, want %v", got, want)
+	}
+	// A non-owner leaves unconditionally; their transfer_to is ignored.
+	dave := must[tenancy.Membership](t, "AddMember(dave)")(e.svc.AddMember(ctx, o.ID, e.user(t), tenancy.Member, owner.UserID))
+	must[tenancy.Membership](t, "SelfLeave(member naming a target)")(e.svc.SelfLeave(ctx, dave.ID, owner.UserID))
+	e.checkDuality(t, o.ID)
+}
+
+// An org whose only owner's account was revoked takes an owner before
+// anyone else.
+func testOwnerless(t *testing.T, e *env) {
+	o, owner := e.org(t)
+	must[identity.User](t, "RevokeUser(sole owner, sole member)")(e.ids.RevokeUser(ctx, owner.UserID))
+	_, err := e.svc.AddMember(ctx, o.ID, e.user(t), tenancy.Admin, tenancy.UUID{})
+	wantErr(t, "add an admin to an ownerless org", err, tenancy.ErrNoOwner)
+	_, err = e.svc.CreateInvitation(ctx, tenancy.NewInvitation{OrgID: o.ID, Identifier: "x@example.com", Role: tenancy.Member,
+		InvitedBy: owner.UserID, ExpiresAt: time.Now().Add(time.Hour)})
+	wantErr(t, "invite on behalf of a revoked owner", err, tenancy.ErrForbidden)
+	must[tenancy.Membership](t, "AddMember(new owner)")(e.svc.AddMember(ctx, o.ID, e.user(t), tenancy.Owner, tenancy.UUID{}))
+	must[tenancy.Membership](t, "AddMember(then a member)")(e.svc.AddMember(ctx, o.ID, e.user(t), tenancy.Member, tenancy.UUID{}))
+	e.checkDuality(t, o.ID)
+}
+
+// Organization-wide changes work through memberships in batches: an org
+// larger than one batch (tenancy reads 500 at a time) is suspended,
+// reinstated and revoked whole, and a long revoked history does not get
+// in the way.
+func testLargeOrg(t *testing.T, e *env) {
+	if testing.Short() {
+		t.Skip("builds an org of 600 members")
+	}
+	o, owner := e.org(t)
+	var mems []tenancy.Membership
+	for i := range 600 {
+		role := tenancy.Member
+		if i%100 == 0 {
+			role = tenancy.Admin
+		}
+		mems = append(mems, must[tenancy.Membership](t, "AddMember")(e.svc.AddMember(ctx, o.ID, e.user(t), role, owner.UserID)))
+	}
+	for _, m := range mems[:50] { // some history, some suspended
+		must[tenancy.Membership](t, "ChangeRole")(e.svc.ChangeRole(ctx, m.ID, tenancy.Guest))
+	}
+	for _, m := range mems[550:] {
+		must[tenancy.Membership](t, "SuspendMembership")(e.svc.SuspendMembership(ctx, m.ID))
+	}
+	count := func() int { return len(e.memberships(t, o.ID)) }
+	if n := count(); n != 551 {
+		t.Fatalf("%d active memberships, want 551", n)
+	}
+	must[tenancy.Org](t, "SuspendOrg")(e.svc.SuspendOrg(ctx, o.ID))
+	e.checkDuality(t, o.ID)
+	must[tenancy.Org](t, "ReinstateOrg")(e.svc.ReinstateOrg(ctx, o.ID))
+	e.checkDuality(t, o.ID)
+	must[tenancy.Org](t, "RevokeOrg")(e.svc.RevokeOrg(ctx, o.ID))
+	e.checkDuality(t, o.ID)
+	for _, st := range []tenancy.Status{tenancy.Active, tenancy.Suspended} {
+		if p := must[tenancy.Page[tenancy.Membership]](t, "ListMembers")(e.svc.ListMembers(ctx, o.ID, st, "", 10)); len(p.Items) != 0 {
+			t.Fatalf("a revoked org keeps %s memberships: %+v", st, p.Items)
+		}
 	}
 }
 
@@ -289,6 +411,58 @@ func testInvitations(t *testing.T, e *env) {
 	if u := must[identity.User](t, "GetUser(invitee)")(e.ids.GetUser(ctx, a.Membership.UserID)); u.Status != identity.Active {
 		t.Fatalf("invitee %+v", u)
 	}
+
+	// A pre-tuple the invitee holds already is not an error, and the
+	// accept reports the tuples as stored: the existing one with its id.
+	held := e.user(t)
+	must[identity.Credential](t, "CreateCredential")(e.ids.CreateCredential(ctx, identity.NewCredential{UserID: held,
+		Type: identity.OIDC, Identifier: "held@example.com", OIDCIssuer: "https://idp.example", OIDCSubject: "held"}))
+	doc := tuples.NewUUID()
+	key := func(rel string) tuples.Key {
+		return tuples.Key{Subject: tuples.Ref{Type: "usr", ID: held}, Relation: rel, Object: tuples.Ref{Type: "doc", ID: doc}}
+	}
+	had, err := e.tuples.Write(ctx, []tuples.Change{{Op: tuples.OpCreate, Key: key("viewer")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hv := must[tenancy.Invitation](t, "CreateInvitation(held)")(e.svc.CreateInvitation(ctx, tenancy.NewInvitation{OrgID: o.ID,
+		Identifier: "held@example.com", Role: tenancy.Member, InvitedBy: owner.UserID, ExpiresAt: day(), PreTuples: []tenancy.PreTuple{
+			{Relation: "viewer", ObjectType: "doc", ObjectID: doc}, {Relation: "editor", ObjectType: "doc", ObjectID: doc}}}))
+	a = must[tenancy.Accepted](t, "AcceptInvitation(held)")(e.svc.AcceptInvitation(ctx, hv.ID, held, "held@example.com"))
+	stored := map[tuples.Key]tuples.UUID{}
+	for _, tup := range e.subjectTuples(t, held) {
+		stored[tup.Key] = tup.ID
+	}
+	if len(a.Tuples) != 2 || a.Tuples[0].ID != had.Tuples[0].ID || a.Tuples[0].Key != key("viewer") ||
+		a.Tuples[1].Key != key("editor") || a.Tuples[1].ID != stored[key("editor")] {
+		t.Fatalf("Accepted.Tuples = %+v; had %+v, stored %v", a.Tuples, had.Tuples, stored)
+	}
+}
+
+// An org holds at most Config.MaxPendingInvitations pending invitations;
+// expired and ended ones do not count.
+func testInvitationCap(t *testing.T, e *env) {
+	svc := tenancy.NewService(e.store, tenancy.Config{MaxPendingInvitations: 3,
+		Now: func() time.Time { return time.Now().Add(time.Duration(e.skew.Load())) }})
+	o, owner := e.org(t)
+	invite := func(ttl time.Duration) (tenancy.Invitation, error) {
+		return svc.CreateInvitation(ctx, tenancy.NewInvitation{OrgID: o.ID, Identifier: "x@example.com", Role: tenancy.Member,
+			InvitedBy: owner.UserID, ExpiresAt: time.Now().Add(time.Duration(e.skew.Load()) + ttl)})
+	}
+	short := must[tenancy.Invitation](t, "invite (1 min)")(invite(time.Minute))
+	ended := must[tenancy.Invitation](t, "invite")(invite(time.Hour))
+	must[tenancy.Invitation](t, "invite")(invite(time.Hour))
+	_, err := invite(time.Hour)
+	wantErr(t, "a fourth pending invitation", err, tenancy.ErrTooManyInvitations)
+	must[tenancy.Invitation](t, "RevokeInvitation")(svc.RevokeInvitation(ctx, ended.ID, owner.UserID))
+	must[tenancy.Invitation](t, "invite after a revocation")(invite(time.Hour))
+	_, err = invite(time.Hour)
+	wantErr(t, "a fourth pending invitation again", err, tenancy.ErrTooManyInvitations)
+	e.advance(2 * time.Minute)
+	if got := must[tenancy.Invitation](t, "GetInvitation")(svc.GetInvitation(ctx, short.ID)); got.Status != tenancy.InvitationExpired {
+		t.Fatalf("status %s, want expired", got.Status)
+	}
+	must[tenancy.Invitation](t, "invite after an expiry")(invite(time.Hour))
 }
 
 func testRevokeUser(t *testing.T, e *env) {
@@ -311,8 +485,8 @@ func testRevokeUser(t *testing.T, e *env) {
 			t.Fatalf("a revoked user keeps %v", got)
 		}
 	}
-	if ms := must[[]tenancy.Membership](t, "ListOrgsOf")(e.svc.ListOrgsOf(ctx, bob.UserID)); len(ms) != 0 {
-		t.Fatalf("a revoked user's memberships: %+v", ms)
+	if orgs := e.orgsOf(t, bob.UserID); len(orgs) != 0 {
+		t.Fatalf("a revoked user's orgs: %v", orgs)
 	}
 	// The sole owner and sole member may go: nobody is stranded.
 	must[identity.User](t, "RevokeUser(alone owner)")(e.ids.RevokeUser(ctx, aloneOwner.UserID))

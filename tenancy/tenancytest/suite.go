@@ -38,7 +38,11 @@ func Run(t *testing.T, newStores func(t *testing.T) Stores) {
 		{"Members", testMembers},
 		{"SoleOwner", testSoleOwner},
 		{"AdminRemove", testAdminRemove},
+		{"TransferRefusals", testTransferRefusals},
+		{"Ownerless", testOwnerless},
+		{"LargeOrg", testLargeOrg},
 		{"Invitations", testInvitations},
+		{"InvitationCap", testInvitationCap},
 		{"RevokeUser", testRevokeUser},
 		{"ConcurrentAccept", testConcurrentAccept},
 		{"ConcurrentTransfers", testConcurrentTransfers},
@@ -141,6 +145,19 @@ func collect[T any](tb testing.TB, what string, page func(cursor string) ([]T, s
 		}
 		cursor = next
 	}
+}
+
+// orgsOf lists the ids of a user's orgs, reading pages of one.
+func (e *env) orgsOf(tb testing.TB, user tenancy.UUID) []tenancy.UUID {
+	orgs := collect(tb, "ListOrgsOf", func(cursor string) ([]tenancy.Org, string, error) {
+		p, err := e.svc.ListOrgsOf(ctx, user, cursor, 1)
+		return p.Items, p.Next, err
+	})
+	ids := make([]tenancy.UUID, len(orgs))
+	for i, o := range orgs {
+		ids[i] = o.ID
+	}
+	return ids
 }
 
 // tuplePages adapts a tuple listing to collect.

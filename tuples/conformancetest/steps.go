@@ -74,6 +74,9 @@ type Runner struct {
 	Ops map[string]Op
 	// Errors maps each spec error name (NotFoundError, SoleOwnerError…)
 	// to whether an error is of that name; a name not in it fails the step.
+	// A key "op Name" is used for that op's steps before the plain name: a
+	// name that stands for a family (PreconditionError) can then mean the
+	// one error the op should fail with.
 	Errors map[string]func(error) bool
 	// NewUser creates the user a test declares and returns its wire id,
 	// which {name} then stands for. Nil is fine for files without users.
@@ -128,7 +131,10 @@ func (r Runner) step(tb testing.TB, name string, s Step, vars Vars) {
 	if want.err != "" && len(s.Captures) > 0 {
 		tb.Fatalf("%s: a step expected to fail captures nothing", name)
 	}
-	match := r.Errors[want.err]
+	match := r.Errors[s.Op+" "+want.err]
+	if match == nil {
+		match = r.Errors[want.err]
+	}
 	if want.err != "" && match == nil {
 		tb.Fatalf("%s: no matcher for error %q", name, want.err)
 	}
