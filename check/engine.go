@@ -170,6 +170,14 @@ func (e *Engine) Check(ctx context.Context, req Request) (Result, error) {
 	return res, nil
 }
 
+// Await returns once the graph is at revision rev or later, waiting for it
+// as a check with a consistency token does (ErrStale when it does not get
+// there in time). Listings that honour tokens call it before they read.
+func (e *Engine) Await(ctx context.Context, rev uint64) error {
+	_, err := e.snapshotAt(ctx, rev)
+	return err
+}
+
 // snapshotAt returns a snapshot at revision rev or later, waiting for one if
 // it must (consistency tokens).
 func (e *Engine) snapshotAt(ctx context.Context, rev uint64) (Graph, error) {

@@ -2,6 +2,8 @@ package server
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,6 +13,10 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/flametrench/server/check"
+	"github.com/flametrench/server/identity"
+	"github.com/flametrench/server/tuples"
 )
 
 // Timeouts of the http.Server that Serve runs. They bound what one slow or
@@ -42,6 +48,27 @@ type Config struct {
 	Logger *slog.Logger
 	// ShutdownTimeout bounds graceful shutdown. Zero: DefaultShutdownTimeout.
 	ShutdownTimeout time.Duration
+	// Registerer takes the request metrics; nil: they are kept but not
+	// exported.
+	Registerer prometheus.Registerer
+	// LogRequests logs one line per request.
+	LogRequests bool
+
+	// The API under /v1 is served when Engine, Tuples and Identity are all
+	// set; without them the server answers the operational endpoints only.
+	Engine   *check.Engine
+	Tuples   tuples.Store
+	Identity *identity.Service
+	// Epoch is the tuple store's epoch, for consistency tokens (a
+	// replica's is known once it has hydrated). Nil: a random one drawn
+	// at New, right for an in-memory store.
+	Epoch func() uint64
+	// ServiceKey, when not empty, is a bearer token that is a platform
+	// admin (FLAMETRENCH_SERVICE_KEY, DESIGN §7).
+	ServiceKey string
+	// MaxBodyBytes bounds a request body (413 beyond). Zero:
+	// DefaultMaxBodyBytes.
+	MaxBodyBytes int64
 }
 
 // Server is the HTTP front of Flametrench.
@@ -50,6 +77,15 @@ type Server struct {
 	log      *slog.Logger
 	handler  http.Handler
 	draining atomic.Bool // set once Serve begins shutting down; /readyz then fails
+
+	engine      *check.Engine
+	tuples      tuples.Store
+	ids         *identity.Service
+	epoch       func() uint64
+	serviceKey  []byte
+	maxBody     int64
+	metrics     *httpMetrics
+	logRequests bool
 }
 
 // New builds a server from cfg.
@@ -60,10 +96,24 @@ func New(cfg Config) *Server {
 	if cfg.ShutdownTimeout <= 0 {
 		cfg.ShutdownTimeout = DefaultShutdownTimeout
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, engine: cfg.Engine, tuples: cfg.Tuples, ids: cfg.Identity, epoch: cfg.Epoch,
+		maxBody: cfg.MaxBodyBytes, logRequests: cfg.LogRequests}
+	if cfg.ServiceKey != "" {
+		s.serviceKey = []byte(cfg.ServiceKey)
+	}
+	if s.epoch == nil {
+		var b [8]byte
+		_, _ = rand.Read(b[:])
+		e := binary.BigEndian.Uint64(b[:]) | 1 // never 0, a replica's "not yet"
+		s.epoch = func() uint64 { return e }
+	}
+	s.metrics = newHTTPMetrics(cfg.Registerer)
 	mux := http.NewServeMux()
 	s.routes(mux)
-	s.handler = mux
+	s.handler = s.observe(mux)
 	return s
 }
 

@@ -24,6 +24,10 @@ const (
 	envAdminPassword   = "FLAMETRENCH_ADMIN_PASSWORD"
 )
 
+// envServiceKey names the static bearer token that is a platform admin
+// (DESIGN §7); environment only, like the admin password.
+const envServiceKey = "FLAMETRENCH_SERVICE_KEY"
+
 // errAdminEnv is a half-configured admin bootstrap: a usage error.
 var errAdminEnv = errors.New(envAdminIdentifier + " and " + envAdminPassword + " must be set together")
 

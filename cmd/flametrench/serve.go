@@ -27,9 +27,11 @@ import (
 )
 
 const serveDescription = `
-Serves Flametrench over HTTP on --addr: /healthz, /readyz and /metrics for now
-(the REST API and Connect come later). SIGINT or SIGTERM stops the server
-gracefully: requests in flight get up to 10 seconds to finish.
+Serves Flametrench over HTTP on --addr: /healthz, /readyz, /metrics and the
+REST API under /v1 (docs/API.md; the tuple and check operations so far,
+Connect later). SIGINT or SIGTERM stops the server gracefully: requests in
+flight get up to 10 seconds to finish. FLAMETRENCH_SERVICE_KEY (environment
+only) is a bearer token that is a platform admin.
 
 Storage is in memory unless --database-url names a PostgreSQL database: then
 the database is the source of truth and the in-memory graph that checks read
@@ -58,6 +60,7 @@ func runServe(ctx context.Context, sio stdio, args []string) int {
 	poll := fs.Duration("changelog-poll-interval", 100*time.Millisecond, "how often a replica reads the changelog when nothing wakes it sooner: the most it lags without NOTIFY (PostgreSQL only)")
 	retention := fs.Duration("changelog-retention", 24*time.Hour, "how long changelog rows are kept; a replica further behind reloads (PostgreSQL only)")
 	oidcPath := fs.String("oidc-providers", "", "identity providers OIDC sign-in trusts, a YAML or JSON `FILE` (providers: [{issuer, audiences, jwks_url?}]); none: OIDC sign-in off")
+	maxBody := fs.Int64("max-body-bytes", server.DefaultMaxBodyBytes, "largest request body accepted; a larger one is refused with 413")
 	consistency := fs.Duration("consistency-timeout", check.DefaultConsistencyTimeout, "how long a request with a consistency token waits for the graph to reach it before failing with 503")
 	var lim limitFlags
 	lim.register(fs)
@@ -75,8 +78,8 @@ func runServe(ctx context.Context, sio stdio, args []string) int {
 	if err != nil {
 		return usageError(sio.err, "serve", "%v", err)
 	}
-	if *poll <= 0 || *consistency <= 0 {
-		return usageError(sio.err, "serve", "--changelog-poll-interval and --consistency-timeout must be positive")
+	if *poll <= 0 || *consistency <= 0 || *maxBody <= 0 {
+		return usageError(sio.err, "serve", "--changelog-poll-interval, --consistency-timeout and --max-body-bytes must be positive")
 	}
 	rules, err := loadRules(*rulesPath)
 	if err != nil {
@@ -110,6 +113,8 @@ func runServe(ctx context.Context, sio stdio, args []string) int {
 
 	// Storage: the graph alone, or the graph as a replica of PostgreSQL.
 	var waiter tuples.Waiter = g
+	var store tuples.Store = g
+	var epoch func() uint64              // in memory: the server draws one
 	ready := func() bool { return true } // in memory, there is nothing to hydrate
 	storage := "storage is in memory, nothing survives a restart"
 	var users identity.Store = identitymemory.New(g)
@@ -133,7 +138,7 @@ func runServe(ctx context.Context, sio stdio, args []string) int {
 			f.Run(fctx)
 		}()
 		defer func() { stopFollower(); <-followed }() // before db.Close
-		waiter, ready, users = f, f.Ready, identitypg.New(f)
+		waiter, store, epoch, ready, users = f, f, f.Epoch, f.Ready, identitypg.New(f)
 		storage = "storage is PostgreSQL; the graph is a replica of its tuples"
 	}
 
@@ -172,7 +177,8 @@ func runServe(ctx context.Context, sio stdio, args []string) int {
 		return adminStatus(err)
 	}
 
-	srv := server.New(server.Config{Metrics: reg, Ready: ready, Logger: log})
+	srv := server.New(server.Config{Metrics: reg, Registerer: reg, Ready: ready, Logger: log, LogRequests: true,
+		Engine: eng, Tuples: store, Identity: ids, Epoch: epoch, ServiceKey: os.Getenv(envServiceKey), MaxBodyBytes: *maxBody})
 	l, err := (&net.ListenConfig{}).Listen(ctx, "tcp", *addr)
 	if err != nil {
 		log.Error("cannot listen", "addr", *addr, "err", err)

@@ -1,0 +1,132 @@
+package server
+
+import (
+	"crypto/subtle"
+	"net"
+	"net/http"
+	"slices"
+
+	"github.com/flametrench/server/identity"
+	"github.com/flametrench/server/tuples"
+)
+
+// caller is who a request comes from: the principal its bearer token
+// proves, and whether that makes it a platform admin.
+type caller struct {
+	identity.Principal
+	// admin is a platform admin (DESIGN §4): the service key, or a session
+	// of a user marked admin. A PAT is never an admin: it holds its scopes
+	// and no more, whoever made it.
+	admin bool
+	// service is the service key (FLAMETRENCH_SERVICE_KEY): a backend that
+	// owns the deployment, and no user.
+	service bool
+}
+
+// user is the user the caller acts as: a session's or a PAT's.
+func (c caller) user() (tuples.UUID, bool) {
+	switch c.Kind {
+	case identity.KindSession, identity.KindPAT:
+		return c.UserID, true
+	}
+	return tuples.UUID{}, false
+}
+
+// scoped reports whether the caller is a PAT holding the scope.
+func (c caller) scoped(scope string) bool {
+	return c.Kind == identity.KindPAT && slices.Contains(c.PAT.Scope, scope)
+}
+
+// Errors of authentication and authorization.
+var (
+	errNoToken   = &tuples.Error{Kind: tuples.Unauthenticated, Code: "unauthorized.missing_token", Msg: "this operation needs an Authorization: Bearer token"}
+	errForbidden = &tuples.Error{Kind: tuples.Forbidden, Code: "forbidden", Msg: "not allowed"}
+)
+
+// authenticate resolves the request's bearer token. The service key is
+// compared in constant time; every other token goes to the verifier its
+// prefix names (identity.Resolve), and a failure there is the identity
+// module's 401 (or 429: made-up PATs are throttled per address).
+func (s *Server) authenticate(r *http.Request) (caller, error) {
+	token, ok := identity.BearerToken(r.Header.Get("Authorization"))
+	if !ok {
+		return caller{}, errNoToken
+	}
+	if s.serviceKey != nil && subtle.ConstantTimeCompare([]byte(token), s.serviceKey) == 1 {
+		return caller{admin: true, service: true}, nil
+	}
+	p, err := s.ids.Resolve(r.Context(), token, clientAddress(r))
+	if err != nil {
+		return caller{}, err
+	}
+	c := caller{Principal: p}
+	if p.Kind == identity.KindSession {
+		u, err := s.ids.GetUser(r.Context(), p.UserID)
+		if err != nil {
+			return caller{}, err
+		}
+		c.admin = u.Admin
+	}
+	return c, nil
+}
+
+// clientAddress is the peer's IP address, what per-address throttling
+// counts. Forwarded headers are not trusted: a proxy in front is the
+// operator's to configure, and a header any client can set would let each
+// request claim a fresh address.
+func clientAddress(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// A policy is who may call a route: its rule, and the words docs/API.md
+// shows for it. Every route names one in the route table; the framework
+// runs it after authentication and before the handler, so authorization is
+// enforced in one place.
+type policy struct {
+	who   string
+	allow func(s *Server, q *request) error
+}
+
+// public routes need no token (sign-up, sign-in, session minting).
+var public = policy{who: "anyone, no token", allow: nil}
+
+// admin routes are for platform admins only.
+var admin = policy{who: "platform admin", allow: func(_ *Server, q *request) error {
+	if q.caller.admin {
+		return nil
+	}
+	return errForbidden.With("only a platform admin may do this")
+}}
+
+// scoped routes are for admins and PATs with the scope.
+func scoped(scope string) policy {
+	return policy{who: "platform admin, or a PAT with scope `" + scope + "`", allow: func(_ *Server, q *request) error {
+		if q.caller.admin || q.caller.scoped(scope) {
+			return nil
+		}
+		return errForbidden.With("this needs a platform admin or a PAT with scope %s", scope)
+	}}
+}
+
+// selfOrScoped routes are about a subject: a user may ask about
+// themselves; about anyone else takes an admin or a PAT with the scope.
+// subject finds the request's subject; an error there (malformed input)
+// counts as someone else, and the handler reports the input.
+func selfOrScoped(scope string, subject func(q *request) (tuples.Ref, error)) policy {
+	p := scoped(scope)
+	p.who = "the subject user themselves; for other subjects, " + p.who
+	inner := p.allow
+	p.allow = func(s *Server, q *request) error {
+		if u, ok := q.caller.user(); ok {
+			if subj, err := subject(q); err == nil && subj == (tuples.Ref{Type: "usr", ID: u}) {
+				return nil
+			}
+		}
+		return inner(s, q)
+	}
+	return p
+}

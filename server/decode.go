@@ -1,0 +1,126 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/flametrench/server/tuples"
+)
+
+// DefaultMaxBodyBytes bounds a request body when Config.MaxBodyBytes is 0.
+// The largest legitimate body, an invitation with 100 pre-tuples, is under
+// 20 KiB.
+const DefaultMaxBodyBytes = 1 << 20
+
+// Errors of request decoding. A problem with a field's value is reported
+// with the code of that field (invalid_format.subject_id …) by whoever
+// checks the value; these are for bodies that are not the JSON expected.
+var (
+	errBody     = &tuples.Error{Kind: tuples.Invalid, Code: "invalid_format.body", Msg: "the request body is not the JSON object expected"}
+	errTooLarge = &tuples.Error{Kind: tuples.TooLarge, Code: "too_large", Msg: "the request body is too large"}
+	errQuery    = &tuples.Error{Kind: tuples.Invalid, Code: "invalid_format.query", Msg: "invalid query parameter"}
+)
+
+// decodeJSON decodes a request body, which must be one JSON object with
+// no unknown fields and nothing after it, into v. An empty body decodes as
+// {} when optional is set (operations whose body the spec makes optional),
+// and is an error otherwise.
+func decodeJSON(body []byte, v any, optional bool) error {
+	body = bytes.TrimSpace(body)
+	if len(body) == 0 {
+		if optional {
+			body = []byte("{}")
+		} else {
+			return errBody.With("a JSON object body is required")
+		}
+	}
+	if body[0] != '{' {
+		return errBody.With("the body must be a JSON object")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return jsonProblem(err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return errBody.With("unexpected data after the JSON object")
+	}
+	return nil
+}
+
+// jsonProblem words encoding/json's errors for a client: which field, what
+// was wanted, what came.
+func jsonProblem(err error) error {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn):
+		return errBody.With("malformed JSON at byte %d: %s", syn.Offset, strings.TrimPrefix(syn.Error(), "json: "))
+	case errors.As(err, &typ):
+		if typ.Field == "" {
+			return errBody.With("want a JSON object, got %s", typ.Value)
+		}
+		return &tuples.Error{Kind: tuples.Invalid, Code: "invalid_format." + typ.Field,
+			Msg: fmt.Sprintf("%s: want %s, got %s", typ.Field, describe(typ.Type.String()), typ.Value)}
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return errBody.With("malformed JSON: unexpected end of the body")
+	}
+	msg := strings.TrimPrefix(err.Error(), "json: ")
+	if name, ok := strings.CutPrefix(msg, "unknown field "); ok {
+		return errBody.With("unknown field %s", tuples.Truncate(name))
+	}
+	return errBody.With("%s", tuples.Truncate(msg))
+}
+
+// describe names a Go type the way a JSON client thinks of it.
+func describe(goType string) string {
+	t := strings.TrimLeft(goType, "*")
+	switch {
+	case t == "string":
+		return "a string"
+	case t == "bool":
+		return "true or false"
+	case strings.HasPrefix(t, "int"), strings.HasPrefix(t, "uint"), strings.HasPrefix(t, "float"):
+		return "a number"
+	case strings.HasPrefix(t, "[]"):
+		return "an array"
+	}
+	return "an object"
+}
+
+// required reports the first of the named fields that was absent or null.
+func required(fields ...namedField) error {
+	for _, f := range fields {
+		if f.missing {
+			return &tuples.Error{Kind: tuples.Invalid, Code: "invalid_format." + f.name, Msg: f.name + " is required"}
+		}
+	}
+	return nil
+}
+
+// namedField is a decoded field's name and whether it was absent or null.
+type namedField struct {
+	name    string
+	missing bool
+}
+
+func field[T any](name string, v *T) namedField { return namedField{name, v == nil} }
+
+// queryInt reads an integer query parameter; absent is 0.
+func queryInt(r *http.Request, name string) (int, error) {
+	s := r.URL.Query().Get(name)
+	if s == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return 0, &tuples.Error{Kind: tuples.Invalid, Code: "invalid_format." + name, Msg: name + " must be an integer"}
+	}
+	return n, nil
+}
