@@ -69,9 +69,6 @@ func (s *Service) CreateInvitation(ctx context.Context, in NewInvitation) (Invit
 		}
 		seen[pt] = true
 	}
-	if err := s.checkGrants(ctx, in.InvitedBy, in.PreTuples); err != nil {
-		return Invitation{}, err
-	}
 	inv := Invitation{ID: tuples.NewUUID(), OrgID: in.OrgID, Identifier: in.Identifier, Role: in.Role, Status: InvitationPending,
 		PreTuples: append([]PreTuple{}, in.PreTuples...), InvitedBy: in.InvitedBy, CreatedAt: now,
 		ExpiresAt: in.ExpiresAt.UTC().Truncate(time.Microsecond)}
@@ -80,6 +77,9 @@ func (s *Service) CreateInvitation(ctx context.Context, in NewInvitation) (Invit
 			return err
 		}
 		if err := mayInvite(ctx, tx, in.OrgID, in.InvitedBy, in.Role); err != nil {
+			return err
+		}
+		if err := s.checkGrants(ctx, in.InvitedBy, in.PreTuples); err != nil {
 			return err
 		}
 		n, err := tx.PendingInvitations(ctx, in.OrgID, now, s.maxInvites)
@@ -138,8 +138,7 @@ func (s *Service) checkGrants(ctx context.Context, inviter UUID, pts []PreTuple)
 // expired (INV-3).
 func (s *Service) GetInvitation(ctx context.Context, id UUID) (Invitation, error) {
 	inv, err := read(ctx, s, func(tx Tx) (Invitation, error) { return tx.Invitation(ctx, id) })
-	inv.Status = inv.StatusAt(s.clock())
-	return inv, err
+	return inv.seenAt(s.clock()), err
 }
 
 // ListInvitations pages through an org's invitations in id order,
@@ -165,7 +164,7 @@ func (s *Service) ListInvitations(ctx context.Context, org UUID, status Invitati
 		return Page[Invitation]{}, err
 	}
 	for i := range invs {
-		invs[i].Status = invs[i].StatusAt(now)
+		invs[i] = invs[i].seenAt(now)
 	}
 	return tuples.CutPage("inv", invs, limit, func(inv Invitation) UUID { return inv.ID }), nil
 }
@@ -191,11 +190,18 @@ type Accepted struct {
 // concurrent accepts, exactly one succeeds; the others find it accepted
 // (ErrInvitationNotPending).
 func (s *Service) AcceptInvitation(ctx context.Context, id, asUser UUID, acceptingIdentifier string) (Accepted, error) {
-	// The inviter's grants are checked again: they may have lost them
+	// The binding's arguments are checked before anything is read (ADR
+	// 0009), then the inviter's grants, again: they may have lost them
 	// since the invitation was made.
-	pre, err := read(ctx, s, func(tx Tx) (Invitation, error) { return tx.Invitation(ctx, id) })
+	if !asUser.IsZero() && acceptingIdentifier == "" {
+		return Accepted{}, ErrBindingRequired
+	}
+	pre, err := read(ctx, s, func(tx Tx) (Invitation, error) { return s.pendingInvitation(ctx, tx, id) })
 	if err != nil {
 		return Accepted{}, err
+	}
+	if !asUser.IsZero() && acceptingIdentifier != pre.Identifier {
+		return Accepted{}, ErrIdentifierMismatch
 	}
 	if err := s.checkGrants(ctx, pre.InvitedBy, pre.PreTuples); err != nil {
 		return Accepted{}, err
@@ -271,18 +277,28 @@ func (s *Service) AcceptInvitation(ctx context.Context, id, asUser UUID, accepti
 
 // ownsIdentifier requires the user to hold an active credential whose
 // identifier is the invitation's (ADR 0009: the accepting identifier comes
-// from the caller's own credential, never from the request unchecked).
+// from the caller's own credential, never from the request unchecked), and
+// no other user to hold one: identifiers are unique per credential type
+// only, so another user's password credential could otherwise claim the
+// identifier of someone's OIDC one.
 func ownsIdentifier(ctx context.Context, tx Tx, user UUID, identifier string) error {
-	creds, err := tx.Identity().CredentialsOf(ctx, user)
-	if err != nil {
-		return err
-	}
-	for _, c := range creds {
-		if c.Status == identity.Active && c.Identifier == identifier {
-			return nil
+	held := false
+	for _, typ := range []identity.CredentialType{identity.Password, identity.Passkey, identity.OIDC} {
+		c, err := tx.Identity().ActiveCredential(ctx, typ, identifier)
+		switch {
+		case errors.Is(err, identity.ErrCredentialNotFound):
+			continue
+		case err != nil:
+			return err
+		case c.UserID != user:
+			return ErrIdentifierUnowned.With("another user also holds a credential with the invitation's identifier")
 		}
+		held = true
 	}
-	return ErrIdentifierUnowned.With("%s has no active credential with the invitation's identifier", tuples.FormatID("usr", user))
+	if !held {
+		return ErrIdentifierUnowned.With("%s has no active credential with the invitation's identifier", tuples.FormatID("usr", user))
+	}
+	return nil
 }
 
 // pendingInvitation reads an invitation, locking it, and requires it
@@ -302,24 +318,43 @@ func (s *Service) pendingInvitation(ctx context.Context, tx Tx, id UUID) (Invita
 }
 
 // DeclineInvitation declines a pending invitation (INV-6): only the row
-// changes. by is the invitee's user, or zero when anonymous.
+// changes. by is the invitee, who must hold the invitation's identifier
+// (as for accepting), or zero when anonymous: the holder of the
+// invitation's id, which the transport decides whether to allow.
 func (s *Service) DeclineInvitation(ctx context.Context, id, by UUID) (Invitation, error) {
-	return s.endInvitation(ctx, id, InvitationDeclined, by)
+	return s.endInvitation(ctx, id, InvitationDeclined, by, func(tx Tx, inv Invitation) error {
+		if by.IsZero() {
+			return nil
+		}
+		return ownsIdentifier(ctx, tx, by, inv.Identifier)
+	})
 }
 
-// RevokeInvitation revokes a pending invitation; by is the admin.
+// RevokeInvitation revokes a pending invitation on an admin's authority:
+// by must be an active owner or admin of the org whose rank is at least
+// the invited role's, as for inviting (mayInvite).
 func (s *Service) RevokeInvitation(ctx context.Context, id, by UUID) (Invitation, error) {
-	return s.endInvitation(ctx, id, InvitationRevoked, by)
+	return s.endInvitation(ctx, id, InvitationRevoked, by, func(tx Tx, inv Invitation) error {
+		return mayInvite(ctx, tx, inv.OrgID, by, inv.Role)
+	})
 }
 
-func (s *Service) endInvitation(ctx context.Context, id UUID, to InvitationStatus, by UUID) (Invitation, error) {
+func (s *Service) endInvitation(ctx context.Context, id UUID, to InvitationStatus, by UUID, allowed func(Tx, Invitation) error) (Invitation, error) {
 	var inv Invitation
 	err := s.update(ctx, func(tx Tx) error {
+		if !by.IsZero() { // the user first, then the invitation (lock order)
+			if _, err := tx.Identity().User(ctx, by); err != nil {
+				return err
+			}
+		}
 		var err error
 		if inv, err = s.pendingInvitation(ctx, tx, id); err != nil {
 			if errors.Is(err, ErrInvitationExpired) {
 				return ErrInvitationNotPending.With("%s has expired", tuples.FormatID("inv", id))
 			}
+			return err
+		}
+		if err := allowed(tx, inv); err != nil {
 			return err
 		}
 		now := s.clock()

@@ -252,14 +252,26 @@ func (s *Service) transitionMembership(ctx context.Context, id UUID, to Status) 
 func (s *Service) SelfLeave(ctx context.Context, id, transferTo UUID) (Membership, error) {
 	var m Membership
 	err := s.update(ctx, func(tx Tx) error {
-		var err error
+		// A membership's role never changes (a role change makes a new
+		// one), so whether the target matters is known before the locks;
+		// a member's target is not even read.
+		m0, err := tx.Membership(ctx, id)
+		if err != nil {
+			return err
+		}
+		if m0.Role != Owner {
+			transferTo = UUID{}
+		}
 		if m, err = loadActive(ctx, tx, id, transferTo); err != nil {
 			return err
 		}
 		now := s.clock()
-		if m.Role == Owner && !transferTo.IsZero() {
+		if !transferTo.IsZero() {
 			if transferTo == m.UserID {
 				return ErrSelfTransfer
+			}
+			if _, err := activeUser(ctx, tx, transferTo); err != nil {
+				return err
 			}
 			to, err := tx.ActiveMembership(ctx, m.OrgID, transferTo)
 			if errors.Is(err, ErrMembershipNotFound) {
@@ -350,6 +362,9 @@ func (s *Service) TransferOwnership(ctx context.Context, org, fromID, toID UUID)
 			return ErrSelfTransfer
 		case t.Status != Active:
 			return ErrMembershipNotActive.With("%s is %s", tuples.FormatID("mem", toID), t.Status)
+		}
+		if _, err := activeUser(ctx, tx, t.UserID); err != nil {
+			return err // ownership goes to an active user only
 		}
 		now := s.clock()
 		to = t

@@ -165,3 +165,14 @@ func (inv Invitation) StatusAt(t time.Time) InvitationStatus {
 	}
 	return inv.Status
 }
+
+// seenAt is the invitation as callers see it at t: once expired, its
+// status says so and terminal_at is its expiry (INV-2: expired has no
+// terminal_by).
+func (inv Invitation) seenAt(t time.Time) Invitation {
+	if inv.StatusAt(t) == InvitationExpired && inv.Status == InvitationPending {
+		at := inv.ExpiresAt
+		inv.Status, inv.TerminalAt = InvitationExpired, &at
+	}
+	return inv
+}

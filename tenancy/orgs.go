@@ -69,8 +69,8 @@ type OrgPatch struct {
 }
 
 // UpdateOrg applies the patch (ORG-4); a patch that changes nothing
-// writes nothing.  a suspended org may be updated, a
-// revoked one is ErrAlreadyTerminal. A slug is checked for format
+// writes nothing. A suspended org may be updated, a revoked one is
+// ErrAlreadyTerminal. A slug is checked for format
 // (ErrSlugFormat) and uniqueness (ErrSlugTaken); clearing or changing it
 // frees the old one at once.
 func (s *Service) UpdateOrg(ctx context.Context, id UUID, p OrgPatch) (Org, error) {

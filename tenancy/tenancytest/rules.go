@@ -71,6 +71,16 @@ func testOrgLifecycle(t *testing.T, e *env) {
 	if u.Name == nil || *u.Name != "Renamed" || u.Slug != nil {
 		t.Fatalf("UpdateOrg = %+v", u)
 	}
+	// Revoking a suspended org ends its memberships; its tuples were
+	// lifted already.
+	so, _ := e.org(t)
+	sm := must[tenancy.Membership](t, "AddMember(so)")(e.svc.AddMember(ctx, so.ID, e.user(t), tenancy.Member, tenancy.UUID{}))
+	must[tenancy.Org](t, "SuspendOrg(so)")(e.svc.SuspendOrg(ctx, so.ID))
+	must[tenancy.Org](t, "RevokeOrg(suspended so)")(e.svc.RevokeOrg(ctx, so.ID))
+	if m := must[tenancy.Membership](t, "GetMembership")(e.svc.GetMembership(ctx, sm.ID)); m.Status != tenancy.Revoked {
+		t.Fatalf("a revoked suspended org's membership is %s", m.Status)
+	}
+	e.checkDuality(t, so.ID)
 	// A patch that changes nothing writes nothing, not even updated_at.
 	e.advance(time.Second)
 	if same := must[tenancy.Org](t, "UpdateOrg(no-op)")(e.svc.UpdateOrg(ctx, o.ID, tenancy.OrgPatch{Name: ptr(ptr("Renamed"))})); !same.UpdatedAt.Equal(u.UpdatedAt) {
@@ -230,9 +240,17 @@ func testTransferRefusals(t *testing.T, e *env) {
 	if !slices.Equal(got, want) {
 		t.Fatalf("owners after a leave with transfer = %v, want %v", got, want)
 	}
-	// A non-owner leaves unconditionally; their transfer_to is ignored.
+	// A non-owner leaves unconditionally; their transfer_to is ignored,
+	// even one that names nobody.
 	dave := must[tenancy.Membership](t, "AddMember(dave)")(e.svc.AddMember(ctx, o.ID, e.user(t), tenancy.Member, owner.UserID))
-	must[tenancy.Membership](t, "SelfLeave(member naming a target)")(e.svc.SelfLeave(ctx, dave.ID, owner.UserID))
+	must[tenancy.Membership](t, "SelfLeave(member naming nobody)")(e.svc.SelfLeave(ctx, dave.ID, tuples.NewUUID()))
+	// Ownership goes to active users only.
+	sus := must[tenancy.Membership](t, "AddMember(sus)")(e.svc.AddMember(ctx, o.ID, e.user(t), tenancy.Member, owner.UserID))
+	must[identity.User](t, "SuspendUser")(e.ids.SuspendUser(ctx, sus.UserID))
+	_, _, err := e.svc.TransferOwnership(ctx, o.ID, owner.ID, sus.ID)
+	wantErr(t, "transfer to a suspended user", err, identity.ErrUserNotActive)
+	_, err = e.svc.SelfLeave(ctx, owner.ID, sus.UserID)
+	wantErr(t, "leave handing over to a suspended user", err, identity.ErrUserNotActive)
 	e.checkDuality(t, o.ID)
 }
 
@@ -436,6 +454,64 @@ func testInvitations(t *testing.T, e *env) {
 	if len(a.Tuples) != 2 || a.Tuples[0].ID != had.Tuples[0].ID || a.Tuples[0].Key != key("viewer") ||
 		a.Tuples[1].Key != key("editor") || a.Tuples[1].ID != stored[key("editor")] {
 		t.Fatalf("Accepted.Tuples = %+v; had %+v, stored %v", a.Tuples, had.Tuples, stored)
+	}
+}
+
+// Ending an invitation takes authority: revoking, an owner or admin of the
+// org; declining, the invitee (or nobody, anonymously). Accepting needs the
+// identifier to be the acceptor's alone.
+func testInvitationAuthority(t *testing.T, e *env) {
+	o, owner := e.org(t)
+	_, otherOwner := e.org(t)
+	member := must[tenancy.Membership](t, "AddMember")(e.svc.AddMember(ctx, o.ID, e.user(t), tenancy.Member, owner.UserID))
+	invite := func(identifier string) tenancy.Invitation {
+		return must[tenancy.Invitation](t, "CreateInvitation")(e.svc.CreateInvitation(ctx, tenancy.NewInvitation{OrgID: o.ID,
+			Identifier: identifier, Role: tenancy.Admin, InvitedBy: owner.UserID, ExpiresAt: time.Now().Add(time.Hour)}))
+	}
+	inv := invite("ceo@corp.example")
+	_, err := e.svc.RevokeInvitation(ctx, inv.ID, otherOwner.UserID)
+	wantErr(t, "revoke as another org's owner", err, tenancy.ErrForbidden)
+	_, err = e.svc.RevokeInvitation(ctx, inv.ID, member.UserID)
+	wantErr(t, "revoke as a plain member", err, tenancy.ErrForbidden)
+	_, err = e.svc.DeclineInvitation(ctx, inv.ID, member.UserID)
+	wantErr(t, "decline as someone else", err, tenancy.ErrIdentifierUnowned)
+
+	// The victim holds the identifier through OIDC; an attacker adds a
+	// password credential with the same identifier (identifiers are unique
+	// per type only) and may not accept with it.
+	ceo := e.user(t)
+	must[identity.Credential](t, "CreateCredential(ceo)")(e.ids.CreateCredential(ctx, identity.NewCredential{UserID: ceo,
+		Type: identity.OIDC, Identifier: "ceo@corp.example", OIDCIssuer: "https://idp.example", OIDCSubject: "ceo"}))
+	attacker := e.user(t)
+	must[identity.Credential](t, "CreateCredential(attacker)")(e.ids.CreateCredential(ctx, identity.NewCredential{UserID: attacker,
+		Type: identity.Password, Identifier: "ceo@corp.example", Password: "hunter2hunter2"}))
+	_, err = e.svc.AcceptInvitation(ctx, inv.ID, attacker, "ceo@corp.example")
+	wantErr(t, "accept with an identifier another user also holds", err, tenancy.ErrIdentifierUnowned)
+	_, err = e.svc.AcceptInvitation(ctx, inv.ID, ceo, "ceo@corp.example")
+	wantErr(t, "accept while the identifier is shared", err, tenancy.ErrIdentifierUnowned)
+
+	// The owner may revoke; the invitee may decline, and so may the
+	// anonymous holder of the id.
+	r := must[tenancy.Invitation](t, "RevokeInvitation(owner)")(e.svc.RevokeInvitation(ctx, inv.ID, owner.UserID))
+	if r.Status != tenancy.InvitationRevoked || r.TerminalBy != owner.UserID {
+		t.Fatalf("revoked = %+v", r)
+	}
+	bob := e.user(t)
+	must[identity.Credential](t, "CreateCredential(bob)")(e.ids.CreateCredential(ctx, identity.NewCredential{UserID: bob,
+		Type: identity.OIDC, Identifier: "bob@example.com", OIDCIssuer: "https://idp.example", OIDCSubject: "bob"}))
+	d := must[tenancy.Invitation](t, "DeclineInvitation(bob)")(e.svc.DeclineInvitation(ctx, invite("bob@example.com").ID, bob))
+	if d.Status != tenancy.InvitationDeclined || d.TerminalBy != bob {
+		t.Fatalf("declined = %+v", d)
+	}
+	must[tenancy.Invitation](t, "DeclineInvitation(anonymous)")(e.svc.DeclineInvitation(ctx, invite("x@example.com").ID, tenancy.UUID{}))
+
+	// An expired invitation reads as expired, terminal at its expiry.
+	short := must[tenancy.Invitation](t, "CreateInvitation(short)")(e.svc.CreateInvitation(ctx, tenancy.NewInvitation{OrgID: o.ID,
+		Identifier: "late@example.com", Role: tenancy.Member, InvitedBy: owner.UserID, ExpiresAt: time.Now().Add(time.Minute)}))
+	e.advance(2 * time.Minute)
+	got := must[tenancy.Invitation](t, "GetInvitation")(e.svc.GetInvitation(ctx, short.ID))
+	if got.Status != tenancy.InvitationExpired || got.TerminalAt == nil || !got.TerminalAt.Equal(short.ExpiresAt) || !got.TerminalBy.IsZero() {
+		t.Fatalf("expired invitation = %+v", got)
 	}
 }
 

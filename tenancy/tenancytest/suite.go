@@ -1,7 +1,3 @@
-// Package tenancytest is the store suite of the tenancy module: it runs
-// tenancy.Service over a store and checks every rule, the spec's fixtures
-// and the membership ⇄ tuple duality, so the memory and PostgreSQL stores
-// behave the same at the service's boundary.
 package tenancytest
 
 import (
@@ -43,6 +39,7 @@ func Run(t *testing.T, newStores func(t *testing.T) Stores) {
 		{"LargeOrg", testLargeOrg},
 		{"Invitations", testInvitations},
 		{"InvitationCap", testInvitationCap},
+		{"InvitationAuthority", testInvitationAuthority},
 		{"RevokeUser", testRevokeUser},
 		{"ConcurrentAccept", testConcurrentAccept},
 		{"ConcurrentTransfers", testConcurrentTransfers},
