@@ -134,6 +134,19 @@ func TestTuplesAndChecks(t *testing.T) {
 		if res.Allowed {
 			t.Fatal("allowed after the grant was deleted")
 		}
+
+		// Each request was counted under its route and status.
+		r = a.call("GET", "/metrics", "", nil)
+		for _, want := range []string{`flametrench_http_requests_total{code="201",route="POST /v1/tuples"} 2`,
+			`flametrench_http_requests_total{code="409",route="POST /v1/tuples"} 1`,
+			`flametrench_http_request_duration_seconds_count{route="POST /v1/tuples/check"} 3`} {
+			if !strings.Contains(string(r.body), want) {
+				t.Errorf("/metrics lacks %s", want)
+			}
+		}
+		if id := r.header.Get("X-Request-Id"); id == "" {
+			t.Error("no X-Request-Id on a response")
+		}
 	})
 }
 
