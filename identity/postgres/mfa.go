@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/flametrench/server/identity"
+	tpg "github.com/flametrench/server/tuples/postgres"
 )
 
 // ----- MFA factors
@@ -26,7 +27,7 @@ func scanFactor(row pgx.Row) (identity.Factor, error) {
 	var step, count pgtype.Int8
 	err := row.Scan((*[16]byte)(&f.ID), (*[16]byte)(&f.UserID), &f.Type, &f.Status, &ident, &replaces, &f.CreatedAt, &f.UpdatedAt,
 		&f.TOTPSecret, &alg, &digits, &step, &rp, &f.PublicKey, &count, &aaguid, &f.Transports)
-	f.Identifier, f.Replaces = ident.String, fromNull(replaces)
+	f.Identifier, f.Replaces = ident.String, tpg.UUIDOf(replaces)
 	f.TOTPAlgorithm, f.TOTPDigits, f.TOTPLastStep = alg.String, int(digits.Int16), step.Int64
 	f.RPID, f.SignCount = rp.String, uint32(count.Int64)
 	if aaguid.Valid {
@@ -70,7 +71,7 @@ func (t *tx) Factor(ctx context.Context, id UUID) (identity.Factor, error) {
 }
 
 func (t *tx) FactorsOf(ctx context.Context, user UUID) ([]identity.Factor, error) {
-	fs, err := collect(ctx, t.t, scanFactor, `SELECT `+mfaCols+` FROM mfa WHERE usr_id = $1 ORDER BY id`+t.lock, [16]byte(user))
+	fs, err := tpg.Collect(ctx, t.t, scanFactor, `SELECT `+mfaCols+` FROM mfa WHERE usr_id = $1 ORDER BY id`+t.lock, [16]byte(user))
 	if err != nil {
 		return nil, err
 	}
@@ -143,7 +144,7 @@ func (t *tx) PutFactor(ctx context.Context, f identity.Factor) error {
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
 ON CONFLICT (id) DO UPDATE SET status = $4, identifier = $5, replaces = $6, updated_at = $8, totp_last_step = $12,
 	webauthn_public_key = $14, webauthn_sign_count = $15, webauthn_aaguid = $16, webauthn_transports = $17`,
-		[16]byte(f.ID), [16]byte(f.UserID), f.Type, f.Status, nullText(f.Identifier), uuidArg(f.Replaces), f.CreatedAt, f.UpdatedAt,
+		[16]byte(f.ID), [16]byte(f.UserID), f.Type, f.Status, nullText(f.Identifier), tpg.NullUUID(f.Replaces), f.CreatedAt, f.UpdatedAt,
 		secret, alg, digits, step, rp, f.PublicKey, count, aaguid, transports)
 	if err != nil {
 		return translateMFA(err)
@@ -177,7 +178,7 @@ func scanChallenge(row pgx.Row) (identity.Challenge, error) {
 	var user, factor pgtype.UUID
 	var rp pgtype.Text
 	err := row.Scan((*[16]byte)(&c.ID), &user, &factor, &c.Bytes, &rp, &c.ExpiresAt)
-	c.UserID, c.FactorID, c.RPID = fromNull(user), fromNull(factor), rp.String
+	c.UserID, c.FactorID, c.RPID = tpg.UUIDOf(user), tpg.UUIDOf(factor), rp.String
 	return c, err
 }
 
@@ -191,7 +192,7 @@ func (t *tx) PutChallenge(ctx context.Context, c identity.Challenge) error {
 		return err
 	}
 	_, err := t.t.Exec(ctx, `INSERT INTO webauthn_challenge (`+challengeCols+`) VALUES ($1, $2, $3, $4, $5, $6)`,
-		[16]byte(c.ID), uuidArg(c.UserID), uuidArg(c.FactorID), c.Bytes, nullText(c.RPID), c.ExpiresAt)
+		[16]byte(c.ID), tpg.NullUUID(c.UserID), tpg.NullUUID(c.FactorID), c.Bytes, nullText(c.RPID), c.ExpiresAt)
 	return translate(err, nil)
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/flametrench/server/identity"
 	"github.com/flametrench/server/tuples"
+	tpg "github.com/flametrench/server/tuples/postgres"
 )
 
 const patCols = `id, usr_id, name, scope, expires_at, last_used_at, revoked_at, created_at, updated_at, secret_hash`
@@ -34,7 +35,7 @@ func (t *tx) PATs(ctx context.Context, q identity.PATQuery) ([]identity.PAT, err
 	case identity.PATRevoked:
 		where = ` AND revoked_at IS NOT NULL`
 	}
-	return collect(ctx, t.t, scanPAT, `SELECT `+patCols+` FROM pat WHERE usr_id = $1 AND id > $2`+where+`
+	return tpg.Collect(ctx, t.t, scanPAT, `SELECT `+patCols+` FROM pat WHERE usr_id = $1 AND id > $2`+where+`
 	AND $4::timestamptz IS NOT NULL ORDER BY id LIMIT $3`,
 		[16]byte(q.User), [16]byte(q.After), q.Limit, q.Now)
 }
@@ -85,7 +86,7 @@ func (t *tx) ShareByToken(ctx context.Context, hash [32]byte) (identity.Share, e
 }
 
 func (t *tx) Shares(ctx context.Context, object tuples.Ref, after UUID, limit int) ([]identity.Share, error) {
-	return collect(ctx, t.t, scanShare, `SELECT `+shareCols+` FROM shr
+	return tpg.Collect(ctx, t.t, scanShare, `SELECT `+shareCols+` FROM shr
 WHERE object_id = $1 AND object_type = $2 AND id > $3 ORDER BY id LIMIT $4`,
 		[16]byte(object.ID), object.Type, [16]byte(after), limit)
 }

@@ -82,20 +82,6 @@ func translate(err error, notFound error) error {
 	return err
 }
 
-func uuidArg(u UUID) any {
-	if u.IsZero() {
-		return nil
-	}
-	return [16]byte(u)
-}
-
-func fromNull(n pgtype.UUID) UUID {
-	if !n.Valid {
-		return UUID{}
-	}
-	return n.Bytes
-}
-
 // ----- users
 
 const userCols = `id, status, display_name, admin, created_at, updated_at`
@@ -137,25 +123,7 @@ func (t *tx) Users(ctx context.Context, q identity.UserQuery) ([]identity.User, 
 	}
 	args = append(args, q.Limit)
 	sql += fmt.Sprintf(` ORDER BY id LIMIT $%d`, len(args))
-	return collect(ctx, t.t, scanUser, sql, args...)
-}
-
-// collect runs a query and scans every row.
-func collect[T any](ctx context.Context, t *tpg.Tx, scan func(pgx.Row) (T, error), sql string, args ...any) ([]T, error) {
-	rows, err := t.Query(ctx, sql, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []T{}
-	for rows.Next() {
-		v, err := scan(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
+	return tpg.Collect(ctx, t.t, scanUser, sql, args...)
 }
 
 // ----- credentials
@@ -170,7 +138,7 @@ func scanCred(row pgx.Row) (identity.Credential, error) {
 	var count pgtype.Int8
 	err := row.Scan((*[16]byte)(&c.ID), (*[16]byte)(&c.UserID), &c.Type, &c.Identifier, &c.Status, &replaces,
 		&hash, &rp, &c.PasskeyPublicKey, &count, &iss, &sub, &c.CreatedAt, &c.UpdatedAt)
-	c.Replaces = fromNull(replaces)
+	c.Replaces = tpg.UUIDOf(replaces)
 	c.PasswordHash, c.PasskeyRPID, c.OIDCIssuer, c.OIDCSubject = hash.String, rp.String, iss.String, sub.String
 	c.PasskeySignCount = uint32(count.Int64)
 	return c, err
@@ -188,7 +156,7 @@ func (t *tx) ActiveCredential(ctx context.Context, typ identity.CredentialType, 
 }
 
 func (t *tx) CredentialsOf(ctx context.Context, user UUID) ([]identity.Credential, error) {
-	return collect(ctx, t.t, scanCred, `SELECT `+credCols+` FROM cred WHERE usr_id = $1 ORDER BY id`+t.lock, [16]byte(user))
+	return tpg.Collect(ctx, t.t, scanCred, `SELECT `+credCols+` FROM cred WHERE usr_id = $1 ORDER BY id`+t.lock, [16]byte(user))
 }
 
 func nullText(s string) pgtype.Text { return pgtype.Text{String: s, Valid: s != ""} }
@@ -202,7 +170,7 @@ func (t *tx) PutCredential(ctx context.Context, c identity.Credential) error {
 	_, err := t.t.Exec(ctx, `INSERT INTO cred (`+credCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
 ON CONFLICT (id) DO UPDATE SET status = $5, password_hash = $7, passkey_rp_id = $8, passkey_public_key = $9,
 	passkey_sign_count = $10, oidc_issuer = $11, oidc_subject = $12, updated_at = $14`,
-		[16]byte(c.ID), [16]byte(c.UserID), c.Type, c.Identifier, c.Status, uuidArg(c.Replaces),
+		[16]byte(c.ID), [16]byte(c.UserID), c.Type, c.Identifier, c.Status, tpg.NullUUID(c.Replaces),
 		nullText(c.PasswordHash), nullText(c.PasskeyRPID), key, count, nullText(c.OIDCIssuer), nullText(c.OIDCSubject),
 		c.CreatedAt, c.UpdatedAt)
 	return translate(err, nil)
@@ -232,7 +200,7 @@ func (t *tx) SessionByToken(ctx context.Context, hash [32]byte) (identity.Sessio
 }
 
 func (t *tx) Sessions(ctx context.Context, user UUID, after UUID, limit int) ([]identity.Session, error) {
-	return collect(ctx, t.t, scanSession, `SELECT `+sesCols+` FROM ses WHERE usr_id = $1 AND id > $2 ORDER BY id LIMIT $3`,
+	return tpg.Collect(ctx, t.t, scanSession, `SELECT `+sesCols+` FROM ses WHERE usr_id = $1 AND id > $2 ORDER BY id LIMIT $3`,
 		[16]byte(user), [16]byte(after), limit)
 }
 
@@ -246,7 +214,7 @@ ON CONFLICT (id) DO UPDATE SET revoked_at = $6, mfa_verified_at = $7`,
 func (t *tx) RevokeSessions(ctx context.Context, user, cred UUID, at time.Time) (int, error) {
 	tag, err := t.t.Exec(ctx, `UPDATE ses SET revoked_at = $3
 WHERE usr_id = $1 AND ($2::uuid IS NULL OR cred_id = $2) AND revoked_at IS NULL AND expires_at > $3`,
-		[16]byte(user), uuidArg(cred), at)
+		[16]byte(user), tpg.NullUUID(cred), at)
 	return int(tag.RowsAffected()), translate(err, nil)
 }
 

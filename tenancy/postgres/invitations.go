@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/flametrench/server/tenancy"
+	tpg "github.com/flametrench/server/tuples/postgres"
 )
 
 // preTuple is a pre-tuple as the pre_tuples jsonb array holds it.
@@ -44,7 +45,7 @@ func scanInv(row pgx.Row) (tenancy.Invitation, error) {
 	err := row.Scan((*[16]byte)(&inv.ID), (*[16]byte)(&inv.OrgID), &inv.Identifier, &inv.Role, &inv.Status, &pts,
 		&invitedBy, &invitedUser, &inv.CreatedAt, &inv.ExpiresAt, &inv.TerminalAt, &terminalBy)
 	inv.PreTuples = fromJSON(pts)
-	inv.InvitedBy, inv.InvitedUserID, inv.TerminalBy = fromNull(invitedBy), fromNull(invitedUser), fromNull(terminalBy)
+	inv.InvitedBy, inv.InvitedUserID, inv.TerminalBy = tpg.UUIDOf(invitedBy), tpg.UUIDOf(invitedUser), tpg.UUIDOf(terminalBy)
 	inv.CreatedAt, inv.ExpiresAt, inv.TerminalAt = inv.CreatedAt.UTC(), inv.ExpiresAt.UTC(), utcPtr(inv.TerminalAt)
 	return inv, err
 }
@@ -71,7 +72,7 @@ func (t *tx) Invitations(ctx context.Context, q tenancy.InvitationQuery) ([]tena
 	default:
 		where, args = ` AND status = $4`, append(args, string(q.Status))
 	}
-	return collect(ctx, t.t, scanInv, `SELECT `+invCols+` FROM inv WHERE org_id = $1 AND id > $2`+where+`
+	return tpg.Collect(ctx, t.t, scanInv, `SELECT `+invCols+` FROM inv WHERE org_id = $1 AND id > $2`+where+`
 	ORDER BY id LIMIT $3`, args...)
 }
 
@@ -92,6 +93,6 @@ func (t *tx) PutInvitation(ctx context.Context, inv tenancy.Invitation) error {
 ON CONFLICT (id) DO UPDATE SET org_id = $2, identifier = $3, role = $4, status = $5, pre_tuples = $6, invited_by = $7,
 	invited_user_id = $8, expires_at = $10, terminal_at = $11, terminal_by = $12`,
 		[16]byte(inv.ID), [16]byte(inv.OrgID), inv.Identifier, inv.Role, inv.Status, toJSON(inv.PreTuples),
-		uuidArg(inv.InvitedBy), uuidArg(inv.InvitedUserID), inv.CreatedAt, inv.ExpiresAt, inv.TerminalAt, uuidArg(inv.TerminalBy))
+		tpg.NullUUID(inv.InvitedBy), tpg.NullUUID(inv.InvitedUserID), inv.CreatedAt, inv.ExpiresAt, inv.TerminalAt, tpg.NullUUID(inv.TerminalBy))
 	return err
 }

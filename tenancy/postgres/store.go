@@ -111,44 +111,12 @@ func violates(err error, idx string) bool {
 	return errors.As(err, &pe) && pe.Code == "23505" && pe.ConstraintName == idx
 }
 
-func uuidArg(u UUID) any {
-	if u.IsZero() {
-		return nil
-	}
-	return [16]byte(u)
-}
-
-func fromNull(n pgtype.UUID) UUID {
-	if !n.Valid {
-		return UUID{}
-	}
-	return n.Bytes
-}
-
 func utcPtr(t *time.Time) *time.Time {
 	if t == nil {
 		return nil
 	}
 	u := t.UTC()
 	return &u
-}
-
-// collect runs a query and scans every row; no row is an empty slice.
-func collect[T any](ctx context.Context, t *tpg.Tx, scan func(pgx.Row) (T, error), sql string, args ...any) ([]T, error) {
-	rows, err := t.Query(ctx, sql, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []T{}
-	for rows.Next() {
-		v, err := scan(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
 }
 
 // limitArg is a listing's LIMIT: a negative limit means none, as in the
@@ -199,7 +167,7 @@ func scanMem(row pgx.Row) (tenancy.Membership, error) {
 	var replaces, invitedBy, removedBy pgtype.UUID
 	err := row.Scan((*[16]byte)(&m.ID), (*[16]byte)(&m.UserID), (*[16]byte)(&m.OrgID), &m.Role, &m.Status,
 		&replaces, &invitedBy, &removedBy, &m.CreatedAt, &m.UpdatedAt)
-	m.Replaces, m.InvitedBy, m.RemovedBy = fromNull(replaces), fromNull(invitedBy), fromNull(removedBy)
+	m.Replaces, m.InvitedBy, m.RemovedBy = tpg.UUIDOf(replaces), tpg.UUIDOf(invitedBy), tpg.UUIDOf(removedBy)
 	m.CreatedAt, m.UpdatedAt = m.CreatedAt.UTC(), m.UpdatedAt.UTC()
 	return m, err
 }
@@ -219,27 +187,27 @@ func (t *tx) ActiveMembership(ctx context.Context, org, user UUID) (tenancy.Memb
 
 func (t *tx) Memberships(ctx context.Context, q tenancy.MembershipQuery) ([]tenancy.Membership, error) {
 	if q.Status == "" {
-		return collect(ctx, t.t, scanMem, `SELECT `+memCols+` FROM mem
+		return tpg.Collect(ctx, t.t, scanMem, `SELECT `+memCols+` FROM mem
 WHERE org_id = $1 AND id > $2 ORDER BY id LIMIT $3`, [16]byte(q.Org), [16]byte(q.After), limitArg(q.Limit))
 	}
-	return collect(ctx, t.t, scanMem, `SELECT `+memCols+` FROM mem
+	return tpg.Collect(ctx, t.t, scanMem, `SELECT `+memCols+` FROM mem
 WHERE org_id = $1 AND status = $4 AND id > $2 ORDER BY id LIMIT $3`,
 		[16]byte(q.Org), [16]byte(q.After), limitArg(q.Limit), string(q.Status))
 }
 
 // ActiveOwners reads the partial index mem_owner.
 func (t *tx) ActiveOwners(ctx context.Context, org UUID, limit int) ([]tenancy.Membership, error) {
-	return collect(ctx, t.t, scanMem, `SELECT `+memCols+` FROM mem
+	return tpg.Collect(ctx, t.t, scanMem, `SELECT `+memCols+` FROM mem
 WHERE org_id = $1 AND status = 'active' AND role = 'owner' ORDER BY id LIMIT $2`, [16]byte(org), limit)
 }
 
 func (t *tx) MembershipsOf(ctx context.Context, user UUID) ([]tenancy.Membership, error) {
-	return collect(ctx, t.t, scanMem, `SELECT `+memCols+` FROM mem
+	return tpg.Collect(ctx, t.t, scanMem, `SELECT `+memCols+` FROM mem
 WHERE usr_id = $1 AND status <> 'revoked' ORDER BY id`, [16]byte(user))
 }
 
 func (t *tx) OrgsOf(ctx context.Context, user, after UUID, limit int) ([]tenancy.Org, error) {
-	return collect(ctx, t.t, scanOrg, `SELECT `+orgCols+` FROM org WHERE id IN (
+	return tpg.Collect(ctx, t.t, scanOrg, `SELECT `+orgCols+` FROM org WHERE id IN (
 	SELECT org_id FROM mem WHERE usr_id = $1 AND status <> 'revoked' AND org_id > $2) ORDER BY id LIMIT $3`,
 		[16]byte(user), [16]byte(after), limit)
 }
@@ -251,8 +219,8 @@ func (t *tx) PutMembership(ctx context.Context, m tenancy.Membership) error {
 	_, err := t.t.Exec(ctx, `INSERT INTO mem (`+memCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 ON CONFLICT (id) DO UPDATE SET usr_id = $2, org_id = $3, role = $4, status = $5, replaces = $6, invited_by = $7,
 	removed_by = $8, updated_at = $10`,
-		[16]byte(m.ID), [16]byte(m.UserID), [16]byte(m.OrgID), m.Role, m.Status, uuidArg(m.Replaces),
-		uuidArg(m.InvitedBy), uuidArg(m.RemovedBy), m.CreatedAt, m.UpdatedAt)
+		[16]byte(m.ID), [16]byte(m.UserID), [16]byte(m.OrgID), m.Role, m.Status, tpg.NullUUID(m.Replaces),
+		tpg.NullUUID(m.InvitedBy), tpg.NullUUID(m.RemovedBy), m.CreatedAt, m.UpdatedAt)
 	if violates(err, idxActiveMember) {
 		return tenancy.ErrDuplicateMembership
 	}
