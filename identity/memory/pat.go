@@ -9,11 +9,7 @@ import (
 )
 
 func (t *tx) PAT(_ context.Context, id UUID) (identity.PAT, error) {
-	p, ok := t.s.pats[id]
-	if !ok {
-		return p, identity.ErrPATNotFound
-	}
-	return p, nil
+	return get(t.s.pats, id, identity.ErrPATNotFound)
 }
 
 func (t *tx) PATs(_ context.Context, q identity.PATQuery) ([]identity.PAT, error) {
@@ -58,11 +54,7 @@ func (t *tx) RevokePATs(_ context.Context, user UUID, at time.Time) (int, error)
 }
 
 func (t *tx) Share(_ context.Context, id UUID) (identity.Share, error) {
-	s, ok := t.s.shares[id]
-	if !ok {
-		return s, identity.ErrShareNotFound
-	}
-	return s, nil
+	return get(t.s.shares, id, identity.ErrShareNotFound)
 }
 
 func (t *tx) ShareByToken(ctx context.Context, hash [32]byte) (identity.Share, error) {

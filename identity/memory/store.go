@@ -193,12 +193,17 @@ func page[V any](ids []UUID, m map[UUID]V, cursor UUID, limit int) []V {
 	return out
 }
 
-func (t *tx) User(_ context.Context, id UUID) (identity.User, error) {
-	u, ok := t.s.users[id]
+// get is a row by id, or missing.
+func get[V any](m map[UUID]V, id UUID, missing error) (V, error) {
+	v, ok := m[id]
 	if !ok {
-		return u, identity.ErrUserNotFound
+		return v, missing
 	}
-	return u, nil
+	return v, nil
+}
+
+func (t *tx) User(_ context.Context, id UUID) (identity.User, error) {
+	return get(t.s.users, id, identity.ErrUserNotFound)
 }
 
 func (t *tx) PutUser(_ context.Context, u identity.User) error {
@@ -239,11 +244,7 @@ func (t *tx) hasIdentifier(user UUID, needle string) bool {
 }
 
 func (t *tx) Credential(_ context.Context, id UUID) (identity.Credential, error) {
-	c, ok := t.s.creds[id]
-	if !ok {
-		return c, identity.ErrCredentialNotFound
-	}
-	return c, nil
+	return get(t.s.creds, id, identity.ErrCredentialNotFound)
 }
 
 func (t *tx) ActiveCredential(_ context.Context, typ identity.CredentialType, identifier string) (identity.Credential, error) {
@@ -281,11 +282,7 @@ func (t *tx) PutCredential(_ context.Context, c identity.Credential) error {
 }
 
 func (t *tx) Session(_ context.Context, id UUID) (identity.Session, error) {
-	s, ok := t.s.sessions[id]
-	if !ok {
-		return s, identity.ErrSessionNotFound
-	}
-	return s, nil
+	return get(t.s.sessions, id, identity.ErrSessionNotFound)
 }
 
 func (t *tx) SessionByToken(_ context.Context, hash [32]byte) (identity.Session, error) {
