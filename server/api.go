@@ -63,7 +63,7 @@ func (s *Server) serveRoute(rt route) http.Handler {
 
 func (s *Server) run(rt route, w http.ResponseWriter, r *http.Request) (int, any, error) {
 	q := &request{Request: r, w: w}
-	if rt.allow.allow != nil {
+	if rt.allow.allow != nil && !(rt.allow.optional && r.Header.Get("Authorization") == "") {
 		c, err := s.authenticate(r)
 		if err != nil {
 			return 0, nil, err

@@ -89,7 +89,16 @@ func clientAddress(r *http.Request) string {
 type policy struct {
 	who   string
 	allow func(s *Server, q *request) error
+	// optional: a request without an Authorization header is served as
+	// anonymous (a zero caller) rather than refused, and allow decides.
+	// One with a header is authenticated as usual: a bad token is a 401,
+	// never a fall-back to anonymous.
+	optional bool
 }
+
+// anonymous reports whether the request came with no token (on an
+// optional route).
+func (c caller) anonymous() bool { return c.Kind == "" && !c.admin }
 
 // public routes need no token (sign-up, sign-in, session minting).
 var public = policy{who: "anyone, no token", allow: nil}
@@ -101,6 +110,45 @@ var admin = policy{who: "platform admin", allow: func(_ *Server, q *request) err
 	}
 	return errForbidden.With("only a platform admin may do this")
 }}
+
+// errSessionOnly refuses a PAT or share on a route that manages a user's
+// identity: a PAT holds its scopes and no more, so it can neither mint
+// credentials, sessions or PATs nor change factors (DESIGN §4).
+var errSessionOnly = &tuples.Error{Kind: tuples.Forbidden, Code: "forbidden",
+	Msg: "this operation takes a user's session or a platform admin, not a personal access token or share"}
+
+// selfOrAdmin routes are about the user named by the path parameter
+// param: that user's own session, or a platform admin. Another user's
+// session is told the user does not exist (404), so ids cannot be probed.
+func selfOrAdmin(param string) policy {
+	return ownerOrAdmin(identity.ErrUserNotFound, func(_ *Server, q *request) (tuples.UUID, error) {
+		return pathID(q, param, "usr")
+	})
+}
+
+// ownerOrAdmin routes are about something a user owns (a credential, a
+// session, a factor, a PAT): owner finds that user (its error, such as a
+// 404, is returned as is). Allowed: the owner's session, or a platform
+// admin. Anyone else gets hidden, the resource's own not-found error, so
+// that what exists cannot be probed.
+func ownerOrAdmin(hidden error, owner func(s *Server, q *request) (tuples.UUID, error)) policy {
+	return policy{who: "the user themselves (a session), or platform admin", allow: func(s *Server, q *request) error {
+		if q.caller.admin {
+			return nil
+		}
+		if q.caller.Kind != identity.KindSession {
+			return errSessionOnly
+		}
+		u, err := owner(s, q)
+		if err != nil {
+			return err
+		}
+		if u != q.caller.UserID {
+			return hidden
+		}
+		return nil
+	}}
+}
 
 // scoped routes are for admins and PATs with the scope.
 func scoped(scope string) policy {

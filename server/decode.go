@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/flametrench/server/tuples"
 )
@@ -123,4 +124,54 @@ func queryInt(r *http.Request, name string) (int, error) {
 		return 0, &tuples.Error{Kind: tuples.Invalid, Code: "invalid_format." + name, Msg: name + " must be an integer"}
 	}
 	return n, nil
+}
+
+// nullable is a body field where absent, null and a value mean three
+// things (PUT /users/{id}: an absent display_name is left as it is, null
+// clears it). A value of the wrong type is invalid_format.<field>.
+type nullable[T any] struct {
+	set   bool // present, null or not
+	value *T   // nil: null (or absent)
+}
+
+func (n *nullable[T]) UnmarshalJSON(b []byte) error {
+	n.set = true
+	if string(b) == "null" {
+		n.value = nil
+		return nil
+	}
+	var v T
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	n.value = &v
+	return nil
+}
+
+// patch is the field as an identity or tenancy patch takes it: nil for
+// "leave as it is", a pointer to nil for "clear".
+func (n nullable[T]) patch() **T {
+	if !n.set {
+		return nil
+	}
+	return &n.value
+}
+
+// parseTime reads an RFC 3339 timestamp from field name.
+func parseTime(name, s string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, &tuples.Error{Kind: tuples.Invalid, Code: "invalid_format." + name,
+			Msg: name + " must be an RFC 3339 timestamp, such as 2026-01-02T15:04:05Z"}
+	}
+	return t, nil
+}
+
+// pageArgs reads a listing's cursor and limit (the stores clamp the
+// limit to 1..200, default 50, and reject a cursor they did not make).
+func pageArgs(q *request) (cursor string, limit int, err error) {
+	if limit, err = queryInt(q.Request, "limit"); err != nil {
+		return "", 0, err
+	}
+	return q.URL.Query().Get("cursor"), limit, nil
 }

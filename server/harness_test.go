@@ -20,6 +20,9 @@ import (
 	identitypg "github.com/flametrench/server/identity/postgres"
 	"github.com/flametrench/server/rewrite"
 	"github.com/flametrench/server/server"
+	"github.com/flametrench/server/tenancy"
+	tenancymemory "github.com/flametrench/server/tenancy/memory"
+	tenancypg "github.com/flametrench/server/tenancy/postgres"
 	"github.com/flametrench/server/tuples"
 	"github.com/flametrench/server/tuples/memory"
 	tpg "github.com/flametrench/server/tuples/postgres"
@@ -37,6 +40,7 @@ type api struct {
 	t    *testing.T
 	url  string
 	ids  *identity.Service
+	orgs *tenancy.Service
 	eng  *check.Engine
 	reg  *prometheus.Registry
 	http *http.Client
@@ -65,7 +69,7 @@ func newAPI(t *testing.T, rulesDoc string, pg bool) *api {
 	var users identity.Store = identitymemory.New(g)
 	if pg {
 		db, _ := pgtest.DB(t, tpg.Config{})
-		if _, err := db.Migrate(context.Background(), tpg.Migrations, identitypg.Migrations); err != nil {
+		if _, err := db.Migrate(context.Background(), tpg.Migrations, identitypg.Migrations, tenancypg.Migrations); err != nil {
 			t.Fatal(err)
 		}
 		f := tpg.NewFollower(db, g, tpg.FollowerConfig{})
@@ -93,12 +97,18 @@ func newAPI(t *testing.T, rulesDoc string, pg bool) *api {
 		t.Fatal(err)
 	}
 	t.Cleanup(eng.Close)
-	ids := identity.NewService(users, identity.Config{Hasher: hasher})
+	var orgStore tenancy.Store = tenancymemory.New(users)
+	if pg {
+		orgStore = tenancypg.New(users)
+	}
+	orgs := tenancy.NewService(orgStore, tenancy.Config{CanGrant: server.Grants(eng)})
+	ids := identity.NewService(users, identity.Config{Hasher: hasher, OnRevokeUser: orgs.RevokeUser})
 	srv := server.New(server.Config{Metrics: reg, Registerer: reg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Engine: eng, Tuples: store, Identity: ids, Epoch: epoch, ServiceKey: serviceKey, MaxBodyBytes: 64 << 10})
+		Engine: eng, Tuples: store, Identity: ids, Tenancy: orgs, Signup: true, Epoch: epoch, ServiceKey: serviceKey,
+		MaxBodyBytes: 64 << 10})
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
-	return &api{t: t, url: ts.URL, ids: ids, eng: eng, reg: reg, http: ts.Client()}
+	return &api{t: t, url: ts.URL, ids: ids, orgs: orgs, eng: eng, reg: reg, http: ts.Client()}
 }
 
 // response is what a call got back.

@@ -3,6 +3,7 @@ package server
 import (
 	"log/slog"
 	"net/http"
+	"slices"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
@@ -21,7 +22,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 			ErrorHandling: promhttp.ContinueOnError,
 		}))
 	}
-	if s.engine == nil || s.tuples == nil || s.ids == nil {
+	if s.engine == nil || s.tuples == nil || s.ids == nil || s.orgs == nil {
 		return
 	}
 	known := http.NewServeMux() // the API's patterns alone, to tell 404 from 405
@@ -32,9 +33,14 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("/v1/", s.serveRoute(unmatched(known)))
 }
 
-// apiRoutes is the API: every operation, who may call it, and its handler.
+// apiRoutes is the API: every operation, who may call it, and its handler,
+// in the spec's order (extensions after the operations they extend).
 // docs/API.md is this table in prose; a test keeps the two equal.
-var apiRoutes = []route{
+var apiRoutes = slices.Concat(userRoutes, credentialRoutes, sessionRoutes, mfaRoutes, patRoutes, shareRoutes,
+	orgRoutes, memberRoutes, invitationRoutes, tupleRoutes)
+
+// tupleRoutes are the tuple and check operations.
+var tupleRoutes = []route{
 	// Authorization: tuples and checks (SPEC-MAP §1.3). Membership tuples
 	// are tenancy's and cannot be written here (DESIGN §4).
 	{method: "POST", path: "/tuples", op: "createTuple", allow: scoped(scopeWrite), serve: (*Server).createTuple},

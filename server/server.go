@@ -16,6 +16,7 @@ import (
 
 	"github.com/flametrench/server/check"
 	"github.com/flametrench/server/identity"
+	"github.com/flametrench/server/tenancy"
 	"github.com/flametrench/server/tuples"
 )
 
@@ -54,11 +55,17 @@ type Config struct {
 	// LogRequests logs one line per request.
 	LogRequests bool
 
-	// The API under /v1 is served when Engine, Tuples and Identity are all
-	// set; without them the server answers the operational endpoints only.
+	// The API under /v1 is served when Engine, Tuples, Identity and
+	// Tenancy are all set; without them the server answers the operational
+	// endpoints only.
 	Engine   *check.Engine
 	Tuples   tuples.Store
 	Identity *identity.Service
+	Tenancy  *tenancy.Service
+	// Signup lets anyone without a token create a user and give a new user
+	// its first credential, and accept an invitation as a new user
+	// (DESIGN §4 A2). Off: only a platform admin creates users.
+	Signup bool
 	// Epoch is the tuple store's epoch, for consistency tokens (a
 	// replica's is known once it has hydrated). Nil: a random one drawn
 	// at New, right for an in-memory store.
@@ -81,6 +88,8 @@ type Server struct {
 	engine      *check.Engine
 	tuples      tuples.Store
 	ids         *identity.Service
+	orgs        *tenancy.Service
+	signup      bool
 	epoch       func() uint64
 	serviceKey  []byte
 	maxBody     int64
@@ -99,7 +108,8 @@ func New(cfg Config) *Server {
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = DefaultMaxBodyBytes
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, engine: cfg.Engine, tuples: cfg.Tuples, ids: cfg.Identity, epoch: cfg.Epoch,
+	s := &Server{cfg: cfg, log: cfg.Logger, engine: cfg.Engine, tuples: cfg.Tuples, ids: cfg.Identity, orgs: cfg.Tenancy,
+		signup: cfg.Signup, epoch: cfg.Epoch,
 		maxBody: cfg.MaxBodyBytes, logRequests: cfg.LogRequests}
 	if cfg.ServiceKey != "" {
 		s.serviceKey = []byte(cfg.ServiceKey)
@@ -158,4 +168,14 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
+}
+
+// Grants is tenancy's Config.CanGrant answered by the engine: an inviter
+// may put into an invitation only a relation it holds itself.
+func Grants(eng *check.Engine) func(ctx context.Context, inviter tuples.UUID, pt tenancy.PreTuple) (bool, error) {
+	return func(ctx context.Context, inviter tuples.UUID, pt tenancy.PreTuple) (bool, error) {
+		r, err := eng.Check(ctx, check.Request{Subject: tuples.Ref{Type: "usr", ID: inviter}, Relation: pt.Relation,
+			Object: tuples.Ref{Type: pt.ObjectType, ID: pt.ObjectID}})
+		return r.Allowed, err
+	}
 }

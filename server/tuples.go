@@ -199,9 +199,6 @@ func querySubject(q *request) (tuples.Ref, error) {
 // listArgs reads a listing's cursor and limit, and waits for the
 // request's consistency token, if it has one.
 func (s *Server) listArgs(q *request) (cursor string, limit int, err error) {
-	if limit, err = queryInt(q.Request, "limit"); err != nil {
-		return "", 0, err
-	}
 	rev, err := s.atLeast(q)
 	if err != nil {
 		return "", 0, err
@@ -209,7 +206,7 @@ func (s *Server) listArgs(q *request) (cursor string, limit int, err error) {
 	if err := s.engine.Await(q.Context(), rev); err != nil {
 		return "", 0, err
 	}
-	return q.URL.Query().Get("cursor"), limit, nil
+	return pageArgs(q)
 }
 
 func (s *Server) listBySubject(q *request) (int, any, error) {

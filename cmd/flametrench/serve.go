@@ -60,6 +60,7 @@ func runServe(ctx context.Context, sio stdio, args []string) int {
 	poll := fs.Duration("changelog-poll-interval", 100*time.Millisecond, "how often a replica reads the changelog when nothing wakes it sooner: the most it lags without NOTIFY (PostgreSQL only)")
 	retention := fs.Duration("changelog-retention", 24*time.Hour, "how long changelog rows are kept; a replica further behind reloads (PostgreSQL only)")
 	oidcPath := fs.String("oidc-providers", "", "identity providers OIDC sign-in trusts, a YAML or JSON `FILE` (providers: [{issuer, audiences, jwks_url?}]); none: OIDC sign-in off")
+	signup := fs.Bool("signup", true, "let anyone without a token sign up: create a user, give a new user its first credential, accept an invitation as a new user; false: only a platform admin creates users")
 	maxBody := fs.Int64("max-body-bytes", server.DefaultMaxBodyBytes, "largest request body accepted; a larger one is refused with 413")
 	consistency := fs.Duration("consistency-timeout", check.DefaultConsistencyTimeout, "how long a request with a consistency token waits for the graph to reach it before failing with 503")
 	var lim limitFlags
@@ -163,14 +164,7 @@ func runServe(ctx context.Context, sio stdio, args []string) int {
 	} else {
 		orgs = tenancymemory.New(users)
 	}
-	ten := tenancy.NewService(orgs, tenancy.Config{
-		// An invitation grants only what its inviter holds.
-		CanGrant: func(ctx context.Context, inviter tuples.UUID, pt tenancy.PreTuple) (bool, error) {
-			r, err := eng.Check(ctx, check.Request{Subject: tuples.Ref{Type: "usr", ID: inviter}, Relation: pt.Relation,
-				Object: tuples.Ref{Type: pt.ObjectType, ID: pt.ObjectID}})
-			return r.Allowed, err
-		},
-	})
+	ten := tenancy.NewService(orgs, tenancy.Config{CanGrant: server.Grants(eng)}) // an invitation grants only what its inviter holds
 	ids := newIdentity(users, reg, oidcVerifier, ten.RevokeUser)
 	if err := bootstrapAdmin(ctx, log, ids); err != nil {
 		log.Error("cannot bootstrap the platform admin", "err", err)
@@ -178,7 +172,7 @@ func runServe(ctx context.Context, sio stdio, args []string) int {
 	}
 
 	srv := server.New(server.Config{Metrics: reg, Registerer: reg, Ready: ready, Logger: log, LogRequests: true,
-		Engine: eng, Tuples: store, Identity: ids, Epoch: epoch, ServiceKey: os.Getenv(envServiceKey), MaxBodyBytes: *maxBody})
+		Engine: eng, Tuples: store, Identity: ids, Tenancy: ten, Signup: *signup, Epoch: epoch, ServiceKey: os.Getenv(envServiceKey), MaxBodyBytes: *maxBody})
 	l, err := (&net.ListenConfig{}).Listen(ctx, "tcp", *addr)
 	if err != nil {
 		log.Error("cannot listen", "addr", *addr, "err", err)

@@ -1,0 +1,4 @@
+package server
+
+// mfaRoutes are the MFA factor and policy operations.
+var mfaRoutes = []route{}

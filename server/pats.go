@@ -1,0 +1,4 @@
+package server
+
+// patRoutes are the personal access token operations.
+var patRoutes = []route{}

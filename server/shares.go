@@ -1,0 +1,4 @@
+package server
+
+// shareRoutes are the share-token extension (ADR 0012's sketch).
+var shareRoutes = []route{}
