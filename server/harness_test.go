@@ -32,6 +32,9 @@ import (
 // serviceKey is the test servers' FLAMETRENCH_SERVICE_KEY.
 const serviceKey = "test-service-key-0123456789abcdef"
 
+// webauthnOrigin is the test servers' WebAuthn origin (RP ID example.com).
+const webauthnOrigin = "https://example.com"
+
 var hasher = password.NewPool(password.PoolConfig{QueueTimeout: time.Minute})
 
 // api is one real HTTP server over real stores, built the way serve builds
@@ -104,7 +107,7 @@ func newAPI(t *testing.T, rulesDoc string, pg bool) *api {
 	orgs := tenancy.NewService(orgStore, tenancy.Config{CanGrant: server.Grants(eng)})
 	ids := identity.NewService(users, identity.Config{Hasher: hasher, OnRevokeUser: orgs.RevokeUser})
 	srv := server.New(server.Config{Metrics: reg, Registerer: reg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Engine: eng, Tuples: store, Identity: ids, Tenancy: orgs, Signup: true, Epoch: epoch, ServiceKey: serviceKey,
+		Engine: eng, Tuples: store, Identity: ids, Tenancy: orgs, Signup: true, WebAuthnOrigin: webauthnOrigin, Epoch: epoch, ServiceKey: serviceKey,
 		MaxBodyBytes: 64 << 10})
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)

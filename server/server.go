@@ -66,6 +66,10 @@ type Config struct {
 	// its first credential, and accept an invitation as a new user
 	// (DESIGN §4 A2). Off: only a platform admin creates users.
 	Signup bool
+	// WebAuthnOrigin is the exact origin (https://app.example.com) that
+	// WebAuthn client data must name: passkey sign-in and WebAuthn factors.
+	// Empty: those operations are refused (400).
+	WebAuthnOrigin string
 	// Epoch is the tuple store's epoch, for consistency tokens (a
 	// replica's is known once it has hydrated). Nil: a random one drawn
 	// at New, right for an in-memory store.
@@ -90,6 +94,7 @@ type Server struct {
 	ids         *identity.Service
 	orgs        *tenancy.Service
 	signup      bool
+	origin      string
 	epoch       func() uint64
 	serviceKey  []byte
 	maxBody     int64
@@ -109,7 +114,7 @@ func New(cfg Config) *Server {
 		cfg.MaxBodyBytes = DefaultMaxBodyBytes
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, engine: cfg.Engine, tuples: cfg.Tuples, ids: cfg.Identity, orgs: cfg.Tenancy,
-		signup: cfg.Signup, epoch: cfg.Epoch,
+		signup: cfg.Signup, origin: cfg.WebAuthnOrigin, epoch: cfg.Epoch,
 		maxBody: cfg.MaxBodyBytes, logRequests: cfg.LogRequests}
 	if cfg.ServiceKey != "" {
 		s.serviceKey = []byte(cfg.ServiceKey)
