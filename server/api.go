@@ -69,6 +69,10 @@ func (s *Server) run(rt route, w http.ResponseWriter, r *http.Request) (int, any
 			return 0, nil, err
 		}
 		q.caller = c
+	} else if rt.op != "unmatched" {
+		if err := s.anonymous.take(clientAddress(r)); err != nil {
+			return 0, nil, err
+		}
 	}
 	if r.Body != nil && r.Body != http.NoBody {
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.maxBody))

@@ -80,6 +80,11 @@ type Config struct {
 	// MaxBodyBytes bounds a request body (413 beyond). Zero:
 	// DefaultMaxBodyBytes.
 	MaxBodyBytes int64
+	// AnonymousRate bounds the requests without a token that one client
+	// address may make: AnonymousRate a second on average, AnonymousBurst
+	// at once (429 with Retry-After beyond). Zero or less: no bound.
+	AnonymousRate  float64
+	AnonymousBurst int
 }
 
 // Server is the HTTP front of Flametrench.
@@ -99,6 +104,7 @@ type Server struct {
 	serviceKey  []byte
 	maxBody     int64
 	metrics     *httpMetrics
+	anonymous   *addressLimiter
 	logRequests bool
 }
 
@@ -126,6 +132,7 @@ func New(cfg Config) *Server {
 		s.epoch = func() uint64 { return e }
 	}
 	s.metrics = newHTTPMetrics(cfg.Registerer)
+	s.anonymous = newAddressLimiter(cfg.AnonymousRate, cfg.AnonymousBurst)
 	mux := http.NewServeMux()
 	s.routes(mux)
 	s.handler = s.observe(mux)

@@ -62,6 +62,8 @@ func runServe(ctx context.Context, sio stdio, args []string) int {
 	oidcPath := fs.String("oidc-providers", "", "identity providers OIDC sign-in trusts, a YAML or JSON `FILE` (providers: [{issuer, audiences, jwks_url?}]); none: OIDC sign-in off")
 	signup := fs.Bool("signup", true, "let anyone without a token sign up: create a user, give a new user its first credential, accept an invitation as a new user; false: only a platform admin creates users")
 	origin := fs.String("webauthn-origin", "", "the exact `ORIGIN` (https://app.example.com) WebAuthn client data must name, for passkey sign-in and WebAuthn factors; empty: those are refused")
+	anonRate := fs.Float64("anonymous-rate", 10, "requests a second one client address may make without a token (sign-up, sign-in, share verification), on average; 0: no bound")
+	anonBurst := fs.Int("anonymous-burst", 50, "requests one client address may make at once without a token")
 	maxBody := fs.Int64("max-body-bytes", server.DefaultMaxBodyBytes, "largest request body accepted; a larger one is refused with 413")
 	consistency := fs.Duration("consistency-timeout", check.DefaultConsistencyTimeout, "how long a request with a consistency token waits for the graph to reach it before failing with 503")
 	var lim limitFlags
@@ -173,7 +175,8 @@ func runServe(ctx context.Context, sio stdio, args []string) int {
 	}
 
 	srv := server.New(server.Config{Metrics: reg, Registerer: reg, Ready: ready, Logger: log, LogRequests: true,
-		Engine: eng, Tuples: store, Identity: ids, Tenancy: ten, Signup: *signup, WebAuthnOrigin: *origin, Epoch: epoch, ServiceKey: os.Getenv(envServiceKey), MaxBodyBytes: *maxBody})
+		Engine: eng, Tuples: store, Identity: ids, Tenancy: ten, Signup: *signup, WebAuthnOrigin: *origin, Epoch: epoch, ServiceKey: os.Getenv(envServiceKey), MaxBodyBytes: *maxBody,
+		AnonymousRate: *anonRate, AnonymousBurst: *anonBurst})
 	l, err := (&net.ListenConfig{}).Listen(ctx, "tcp", *addr)
 	if err != nil {
 		log.Error("cannot listen", "addr", *addr, "err", err)
