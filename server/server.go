@@ -85,6 +85,9 @@ type Config struct {
 	// at once (429 with Retry-After beyond). Zero or less: no bound.
 	AnonymousRate  float64
 	AnonymousBurst int
+	// CORSOrigins are the browser origins (https://app.example.com) that
+	// may call the API cross-origin; "*" is any. Empty: CORS is off.
+	CORSOrigins []string
 }
 
 // Server is the HTTP front of Flametrench.
@@ -135,7 +138,7 @@ func New(cfg Config) *Server {
 	s.anonymous = newAddressLimiter(cfg.AnonymousRate, cfg.AnonymousBurst)
 	mux := http.NewServeMux()
 	s.routes(mux)
-	s.handler = s.observe(mux)
+	s.handler = s.observe(s.cors(mux))
 	return s
 }
 

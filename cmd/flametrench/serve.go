@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -64,6 +65,7 @@ func runServe(ctx context.Context, sio stdio, args []string) int {
 	origin := fs.String("webauthn-origin", "", "the exact `ORIGIN` (https://app.example.com) WebAuthn client data must name, for passkey sign-in and WebAuthn factors; empty: those are refused")
 	anonRate := fs.Float64("anonymous-rate", 10, "requests a second one client address may make without a token (sign-up, sign-in, share verification), on average; 0: no bound")
 	anonBurst := fs.Int("anonymous-burst", 50, "requests one client address may make at once without a token")
+	corsOrigins := fs.String("cors-origins", "", "comma-separated browser `ORIGINS` (https://app.example.com) allowed to call the API cross-origin, or *; empty: CORS off")
 	maxBody := fs.Int64("max-body-bytes", server.DefaultMaxBodyBytes, "largest request body accepted; a larger one is refused with 413")
 	consistency := fs.Duration("consistency-timeout", check.DefaultConsistencyTimeout, "how long a request with a consistency token waits for the graph to reach it before failing with 503")
 	var lim limitFlags
@@ -176,7 +178,7 @@ func runServe(ctx context.Context, sio stdio, args []string) int {
 
 	srv := server.New(server.Config{Metrics: reg, Registerer: reg, Ready: ready, Logger: log, LogRequests: true,
 		Engine: eng, Tuples: store, Identity: ids, Tenancy: ten, Signup: *signup, WebAuthnOrigin: *origin, Epoch: epoch, ServiceKey: os.Getenv(envServiceKey), MaxBodyBytes: *maxBody,
-		AnonymousRate: *anonRate, AnonymousBurst: *anonBurst})
+		AnonymousRate: *anonRate, AnonymousBurst: *anonBurst, CORSOrigins: splitList(*corsOrigins)})
 	l, err := (&net.ListenConfig{}).Listen(ctx, "tcp", *addr)
 	if err != nil {
 		log.Error("cannot listen", "addr", *addr, "err", err)
@@ -222,4 +224,15 @@ func openDatabase(ctx context.Context, log *slog.Logger, url string, migrate boo
 		return nil, err
 	}
 	return db, nil
+}
+
+// splitList splits a comma-separated flag value, dropping blanks.
+func splitList(s string) []string {
+	var out []string
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
 }
