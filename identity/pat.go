@@ -211,14 +211,25 @@ func (s *Service) VerifyPAT(ctx context.Context, token string) (PAT, error) {
 	}
 	key := sha256.Sum256([]byte(token))
 	if !s.pats.has(key, p) {
-		ok, err := s.hasher.Verify(ctx, p.SecretHash, secret)
+		// Concurrent first uses of one token (a fleet of sidecars starting
+		// together) share one Argon2id verification, which no one caller's
+		// cancellation may end for the others.
+		v, err, _ := s.patVerify.Do(string(key[:])+p.SecretHash, func() (any, error) {
+			if s.pats.has(key, p) { // a flight that just ended verified it
+				return true, nil
+			}
+			ok, err := s.hasher.Verify(context.WithoutCancel(ctx), p.SecretHash, secret)
+			if ok && err == nil {
+				s.pats.add(key, p)
+			}
+			return ok, err
+		})
 		if err != nil {
 			return PAT{}, err
 		}
-		if !ok {
+		if !v.(bool) {
 			return PAT{}, ErrInvalidToken
 		}
-		s.pats.add(key, p)
 	}
 	if owner != Active { // suspension stops a user's tokens without revoking them
 		return PAT{}, ErrInvalidToken

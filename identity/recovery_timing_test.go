@@ -115,3 +115,39 @@ func TestPATVerifyCostIsConstant(t *testing.T) {
 		}
 	}
 }
+
+// Concurrent first uses of one PAT share one Argon2id verification: a
+// fleet of sidecars starting together costs one hash, not one each.
+func TestPATFirstUsesShareOneVerification(t *testing.T) {
+	ctx := context.Background()
+	reg := prometheus.NewRegistry()
+	svc := identity.NewService(memory.New(tuplesmemory.New()), identity.Config{Hasher: password.NewPool(password.PoolConfig{Registerer: reg})})
+	u, err := svc.CreateUser(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, token, err := svc.CreatePAT(ctx, identity.NewPAT{UserID: u.ID, Name: "ci", Scope: []string{"check"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := argonRuns(t, reg) // the hash CreatePAT made
+	const callers = 32
+	errs := make(chan error, callers)
+	start := make(chan struct{})
+	for range callers {
+		go func() {
+			<-start
+			_, err := svc.VerifyPAT(ctx, token)
+			errs <- err
+		}()
+	}
+	close(start)
+	for range callers {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := argonRuns(t, reg) - before; n != 1 {
+		t.Errorf("%d concurrent first uses ran %v Argon2id verifications, want 1", callers, n)
+	}
+}

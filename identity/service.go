@@ -4,6 +4,8 @@ import (
 	"context"
 	"time"
 
+	"golang.org/x/sync/singleflight"
+
 	"github.com/flametrench/server/identity/oidc"
 	"github.com/flametrench/server/identity/password"
 	"github.com/flametrench/server/tuples"
@@ -38,9 +40,12 @@ type Service struct {
 	maxTTL time.Duration
 	limit  *Limiter
 	pats   *patCache
-	oidc   *oidc.Verifier
-	hook   func(ctx context.Context, tx Tx, user UUID) error
-	now    func() time.Time
+	// patVerify shares one Argon2id verification among concurrent first
+	// uses of a PAT.
+	patVerify singleflight.Group
+	oidc      *oidc.Verifier
+	hook      func(ctx context.Context, tx Tx, user UUID) error
+	now       func() time.Time
 }
 
 // NewService returns a Service over store.
