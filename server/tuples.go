@@ -122,23 +122,14 @@ func pathID(q *request, name, typ string) (tuples.UUID, error) {
 	return tuples.DecodeIDOf(typ, q.PathValue(name))
 }
 
-// checkBody is check's request: one relation or a set (A7).
-type checkBody struct {
-	tupleBody
-	Relations []string `json:"relations"`
-}
-
 // checkSubject finds the subject of a check body, for the policy; the
 // handler validates the body in full.
 func checkSubject(q *request) (tuples.Ref, error) {
-	var b checkBody
+	var b check.Body
 	if err := q.decode(&b, false); err != nil {
 		return tuples.Ref{}, err
 	}
-	if b.SubjectType == nil || b.SubjectID == nil {
-		return tuples.Ref{}, errBody
-	}
-	return tuples.ParseSubject(*b.SubjectType, *b.SubjectID)
+	return b.Subject()
 }
 
 type checkView struct {
@@ -147,33 +138,13 @@ type checkView struct {
 }
 
 func (s *Server) check(q *request) (int, any, error) {
-	var b checkBody
+	var b check.Body
 	if err := q.decode(&b, false); err != nil {
 		return 0, nil, err
 	}
-	if err := required(field("subject_type", b.SubjectType), field("subject_id", b.SubjectID),
-		field("object_type", b.ObjectType), field("object_id", b.ObjectID)); err != nil {
-		return 0, nil, err
-	}
-	subj, err := tuples.ParseSubject(*b.SubjectType, *b.SubjectID)
+	req, err := b.Request()
 	if err != nil {
 		return 0, nil, err
-	}
-	obj, err := tuples.ParseObject(*b.ObjectType, *b.ObjectID)
-	if err != nil {
-		return 0, nil, err
-	}
-	req := check.Request{Subject: subj, Object: obj}
-	switch {
-	case (b.Relation == nil) == (b.Relations == nil):
-		return 0, nil, check.ErrRelationForm
-	case b.Relation != nil:
-		req.Relation = *b.Relation
-	default:
-		if len(b.Relations) == 0 {
-			return 0, nil, tuples.ErrEmptyRelations
-		}
-		req.Relations = b.Relations
 	}
 	if req.AtLeast, err = s.atLeast(q); err != nil {
 		return 0, nil, err

@@ -106,17 +106,6 @@ type exportLine struct {
 	CreatedBy   string `json:"created_by,omitempty"`
 }
 
-// checkLine is one line of a checks file: the body of the REST check, with
-// relation (one) or relations (a set).
-type checkLine struct {
-	SubjectType *string  `json:"subject_type"`
-	SubjectID   *string  `json:"subject_id"`
-	Relation    *string  `json:"relation"`
-	Relations   []string `json:"relations"`
-	ObjectType  *string  `json:"object_type"`
-	ObjectID    *string  `json:"object_id"`
-}
-
 // decodeTuple decodes and validates one tuples-file line. The id and
 // created_by of the result are zero when the line has none. Both take the
 // forms a subject id takes: tup_<32 hex> (usr_<32 hex>), 32 hex digits, or a
@@ -176,46 +165,14 @@ func truncate(s string) string {
 	return s
 }
 
-// decodeCheck decodes and validates one checks-file line. Both or neither of
-// relation and relations is check.ErrRelationForm (SPEC-MAP A7), an empty
-// relations list tuples.ErrEmptyRelations, as on the REST API.
+// decodeCheck decodes and validates one checks-file line, the body of the
+// REST check (check.Body), with the REST API's codes for its fields.
 func decodeCheck(line []byte) (check.Request, error) {
-	var c checkLine
-	if err := decodeObject(line, &c); err != nil {
+	var b check.Body
+	if err := decodeObject(line, &b); err != nil {
 		return check.Request{}, err
 	}
-	if err := required(field{"subject_type", c.SubjectType}, field{"subject_id", c.SubjectID}, field{"object_type", c.ObjectType}, field{"object_id", c.ObjectID}); err != nil {
-		return check.Request{}, err
-	}
-	subj, err := tuples.ParseSubject(*c.SubjectType, *c.SubjectID)
-	if err != nil {
-		return check.Request{}, err
-	}
-	obj, err := tuples.ParseObject(*c.ObjectType, *c.ObjectID)
-	if err != nil {
-		return check.Request{}, err
-	}
-	req := check.Request{Subject: subj, Object: obj}
-	switch {
-	case (c.Relation == nil) == (c.Relations == nil):
-		return check.Request{}, check.ErrRelationForm
-	case c.Relation != nil:
-		if err := tuples.CheckRelation(*c.Relation); err != nil {
-			return check.Request{}, err
-		}
-		req.Relation = *c.Relation
-	default:
-		if len(c.Relations) == 0 {
-			return check.Request{}, tuples.ErrEmptyRelations
-		}
-		for _, r := range c.Relations {
-			if err := tuples.CheckRelation(r); err != nil {
-				return check.Request{}, err
-			}
-		}
-		req.Relations = c.Relations
-	}
-	return req, nil
+	return b.Request()
 }
 
 // field is a decoded string field and its JSON name.
