@@ -108,7 +108,12 @@ var shareCreatePolicy = policy{
 		if err != nil {
 			return err
 		}
-		res, err := s.engine.Check(q.Context(), check.Request{Subject: tuples.Ref{Type: "usr", ID: q.caller.UserID}, Relation: rel, Object: obj})
+		rev, err := s.atLeast(q) // a grant just written elsewhere: the client's consistency token
+		if err != nil {
+			return err
+		}
+		res, err := s.engine.Check(q.Context(), check.Request{Subject: tuples.Ref{Type: "usr", ID: q.caller.UserID}, Relation: rel,
+			Object: obj, AtLeast: rev})
 		if err != nil {
 			return err
 		}

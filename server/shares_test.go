@@ -35,7 +35,13 @@ func TestShareRoutes(t *testing.T) {
 		alice, ses := a.user("alice")
 		bob, bses := a.user("bob") // a member of nothing, holding nothing
 		doc := tuples.NewUUID()
-		a.want(a.call("POST", "/v1/tuples", serviceKey, tupleBody(alice, "editor", "doc", doc)), http.StatusCreated)
+		r := a.call("POST", "/v1/tuples", serviceKey, tupleBody(alice, "editor", "doc", doc))
+		a.want(r, http.StatusCreated)
+		// The holder check honours a consistency token.
+		a.want(a.call("POST", "/v1/shares", ses, mfShareBody(doc, "viewer", false), "Flametrench-Consistency-Token", r.header.Get("Flametrench-Consistency-Token")),
+			http.StatusCreated)
+		a.want(a.call("POST", "/v1/shares", ses, mfShareBody(doc, "viewer", false), "Flametrench-Consistency-Token", "nonsense"),
+			http.StatusBadRequest, "invalid_format.consistency_token")
 
 		// Alice shares what she holds (viewer, through editor).
 		sh, token := mfShare(a, ses, mfShareBody(doc, "viewer", false))
@@ -49,7 +55,7 @@ func TestShareRoutes(t *testing.T) {
 		}
 
 		// Verify, with the token in the body (no bearer) or as the bearer.
-		r := a.call("POST", "/v1/shares/verify", "", map[string]string{"token": token})
+		r = a.call("POST", "/v1/shares/verify", "", map[string]string{"token": token})
 		a.want(r, http.StatusOK)
 		if v := mfKeys(t, "verified", mfObj(t, r), mfShareKeys...); v["id"] != id || v["relation"] != "viewer" || v["object_id"] != doc.String() {
 			t.Fatalf("verify = %s", r.body)
@@ -155,7 +161,7 @@ func TestShareRoutes(t *testing.T) {
 		r = a.call("GET", list+"&limit=3", root, nil)
 		a.want(r, http.StatusOK)
 		r.decode(t, &p)
-		if len(p.Data) != 3 || p.Data[0]["id"] != id || p.Data[1]["single_use"] != true || p.Page.NextCursor == nil {
+		if len(p.Data) != 3 || p.Data[1]["id"] != id || p.Data[2]["single_use"] != true || p.Page.NextCursor == nil {
 			t.Fatalf("page 1 = %s", r.body)
 		}
 		mfKeys(t, "listed share", p.Data[0], mfShareKeys...)
@@ -163,7 +169,7 @@ func TestShareRoutes(t *testing.T) {
 		a.want(r, http.StatusOK)
 		p.Page.NextCursor = nil
 		r.decode(t, &p)
-		if len(p.Data) != 1 || p.Data[0]["id"] != byAdmin["id"] || p.Page.NextCursor != nil {
+		if len(p.Data) != 2 || p.Data[0]["id"] != bypat["id"] || p.Data[1]["id"] != byAdmin["id"] || p.Page.NextCursor != nil {
 			t.Fatalf("page 2 = %s", r.body)
 		}
 		a.want(a.call("GET", list, ses, nil), http.StatusForbidden, "forbidden")
