@@ -47,6 +47,11 @@ var (
 // compared in constant time; every other token goes to the verifier its
 // prefix names (identity.Resolve), and a failure there is the identity
 // module's 401 (or 429: made-up PATs are throttled per address).
+//
+// A share token is not verified here: verifying uses up a single-use
+// share, and only verifyShare takes a share bearer (SHR-5), so the caller
+// is a share of unknown validity that every other policy refuses (403)
+// and verifyShare verifies itself.
 func (s *Server) authenticate(r *http.Request) (caller, error) {
 	token, ok := identity.BearerToken(r.Header.Get("Authorization"))
 	if !ok {
@@ -54,6 +59,9 @@ func (s *Server) authenticate(r *http.Request) (caller, error) {
 	}
 	if s.serviceKey != nil && subtle.ConstantTimeCompare([]byte(token), s.serviceKey) == 1 {
 		return caller{admin: true, service: true}, nil
+	}
+	if identity.Classify(token) == identity.KindShare {
+		return caller{Principal: identity.Principal{Kind: identity.KindShare}}, nil
 	}
 	p, err := s.ids.Resolve(r.Context(), token, clientAddress(r))
 	if err != nil {

@@ -1,4 +1,136 @@
 package server
 
-// patRoutes are the personal access token operations.
-var patRoutes = []route{}
+import (
+	"net/http"
+	"time"
+
+	"github.com/flametrench/server/identity"
+	"github.com/flametrench/server/tuples"
+)
+
+// patRoutes are the personal access token operations (ADR 0016). PAT-8:
+// every one is gated to the token's owner or a platform admin; a PAT
+// cannot manage PATs (ownerOrAdmin takes sessions only).
+var patRoutes = []route{
+	{method: "POST", path: "/users/{usr_id}/pats", op: "createPat", allow: selfOrAdmin("usr_id"), serve: (*Server).createPat},
+	{method: "GET", path: "/users/{usr_id}/pats", op: "listPatsForUser", allow: selfOrAdmin("usr_id"), serve: (*Server).listPats},
+	{method: "GET", path: "/pats/{pat_id}", op: "getPat", allow: patOwnerOrAdmin, serve: (*Server).getPat},
+	{method: "POST", path: "/pats/{pat_id}/revoke", op: "revokePat", allow: patOwnerOrAdmin, serve: (*Server).revokePat},
+}
+
+// patOwnerOrAdmin: the PAT's user (a session) or a platform admin; anyone
+// else is told the PAT does not exist.
+var patOwnerOrAdmin = ownerOrAdmin(identity.ErrPATNotFound, func(s *Server, q *request) (tuples.UUID, error) {
+	id, err := pathID(q, "pat_id", "pat")
+	if err != nil {
+		return tuples.UUID{}, err
+	}
+	p, err := s.ids.GetPAT(q.Context(), id)
+	return p.UserID, err
+})
+
+// patView is the spec's PersonalAccessToken: never the secret's hash.
+// status is evaluated at the time of the answer.
+type patView struct {
+	ID         string             `json:"id"`
+	UsrID      string             `json:"usr_id"`
+	Name       string             `json:"name"`
+	Scope      []string           `json:"scope"`
+	Status     identity.PATStatus `json:"status"`
+	ExpiresAt  *time.Time         `json:"expires_at"`
+	LastUsedAt *time.Time         `json:"last_used_at"`
+	RevokedAt  *time.Time         `json:"revoked_at"`
+	CreatedAt  time.Time          `json:"created_at"`
+	UpdatedAt  time.Time          `json:"updated_at"`
+}
+
+func viewPat(p identity.PAT) patView {
+	scope := p.Scope
+	if scope == nil {
+		scope = []string{}
+	}
+	return patView{ID: tuples.FormatID("pat", p.ID), UsrID: tuples.FormatID("usr", p.UserID), Name: p.Name, Scope: scope,
+		Status: p.StatusAt(time.Now()), ExpiresAt: p.ExpiresAt, LastUsedAt: p.LastUsedAt, RevokedAt: p.RevokedAt,
+		CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt}
+}
+
+type patBody struct {
+	Name      *string          `json:"name"`
+	Scope     *[]string        `json:"scope"`
+	ExpiresAt nullable[string] `json:"expires_at"`
+}
+
+type patCreated struct {
+	PAT   patView `json:"pat"`
+	Token string  `json:"token"`
+}
+
+func (s *Server) createPat(q *request) (int, any, error) {
+	user, err := pathID(q, "usr_id", "usr")
+	if err != nil {
+		return 0, nil, err
+	}
+	var b patBody
+	if err := q.decode(&b, false); err != nil {
+		return 0, nil, err
+	}
+	if err := required(field("name", b.Name), field("scope", b.Scope)); err != nil {
+		return 0, nil, err
+	}
+	in := identity.NewPAT{UserID: user, Name: *b.Name, Scope: *b.Scope}
+	if b.ExpiresAt.value != nil {
+		at, err := parseTime("expires_at", *b.ExpiresAt.value)
+		if err != nil {
+			return 0, nil, err
+		}
+		in.ExpiresAt = &at
+	}
+	p, token, err := s.ids.CreatePAT(q.Context(), in)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusCreated, patCreated{PAT: viewPat(p), Token: token}, nil
+}
+
+func (s *Server) listPats(q *request) (int, any, error) {
+	user, err := pathID(q, "usr_id", "usr")
+	if err != nil {
+		return 0, nil, err
+	}
+	cursor, limit, err := pageArgs(q)
+	if err != nil {
+		return 0, nil, err
+	}
+	p, err := s.ids.ListPATs(q.Context(), user, identity.PATStatus(q.URL.Query().Get("status")), cursor, limit)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, viewPage(p.Items, p.Next, viewPat), nil
+}
+
+func (s *Server) getPat(q *request) (int, any, error) {
+	id, err := pathID(q, "pat_id", "pat")
+	if err != nil {
+		return 0, nil, err
+	}
+	p, err := s.ids.GetPAT(q.Context(), id)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, viewPat(p), nil
+}
+
+func (s *Server) revokePat(q *request) (int, any, error) {
+	id, err := pathID(q, "pat_id", "pat")
+	if err != nil {
+		return 0, nil, err
+	}
+	if err := q.decode(&struct{}{}, true); err != nil {
+		return 0, nil, err
+	}
+	p, err := s.ids.RevokePAT(q.Context(), id)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, viewPat(p), nil
+}
