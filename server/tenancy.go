@@ -34,7 +34,7 @@ import (
 var orgRoutes = []route{
 	{method: "POST", path: "/orgs", op: "createOrg", allow: orgCreatePolicy, serve: (*Server).createOrg},
 	{method: "GET", path: "/orgs/{org_id}", op: "getOrg", allow: orgPolicy(scopeOrgsRead), serve: (*Server).getOrg},
-	{method: "PUT", path: "/orgs/{org_id}", op: "updateOrg", allow: orgPolicy(scopeOrgsWrite, tenancy.Owner, tenancy.Admin), serve: (*Server).updateOrg},
+	{method: "PUT", path: "/orgs/{org_id}", op: "updateOrg", allow: orgPolicy(scopeOrgsWrite, orgManagers...), serve: (*Server).updateOrg},
 	{method: "POST", path: "/orgs/{org_id}/suspend", op: "suspendOrg", allow: orgSanctionPolicy, serve: (*Server).suspendOrg},
 	{method: "POST", path: "/orgs/{org_id}/reinstate", op: "reinstateOrg", allow: orgSanctionPolicy, serve: (*Server).reinstateOrg},
 	{method: "POST", path: "/orgs/{org_id}/revoke", op: "revokeOrg", allow: orgPolicy(scopeOrgsWrite, tenancy.Owner), serve: (*Server).revokeOrg},
@@ -45,36 +45,46 @@ var orgRoutes = []route{
 var memberRoutes = []route{
 	{method: "GET", path: "/orgs/{org_id}/members", op: "listMembers", allow: orgPolicy(scopeOrgsRead), serve: (*Server).listMembers},
 	{method: "POST", path: "/orgs/{org_id}/members", op: "addMember", allow: memberAddPolicy, serve: (*Server).addMember},
-	{method: "GET", path: "/orgs/{org_id}/members/{mem_id}", op: "getMembership", allow: memberPolicy(scopeOrgsRead, nil, nil, orgWho(scopeOrgsRead, nil, "")), serve: (*Server).getMembership},
-	{method: "POST", path: "/orgs/{org_id}/members/{mem_id}/change-role", op: "changeRole",
-		allow: memberPolicy(scopeOrgsWrite, orgManagers, memberNewRole, orgWho(scopeOrgsWrite, orgManagers, "the target's role and the new role")), serve: (*Server).changeRole},
-	{method: "POST", path: "/orgs/{org_id}/members/{mem_id}/suspend", op: "suspendMembership",
-		allow: memberPolicy(scopeOrgsWrite, orgManagers, nil, orgWho(scopeOrgsWrite, orgManagers, "the target's role")), serve: (*Server).suspendMembership},
-	{method: "POST", path: "/orgs/{org_id}/members/{mem_id}/reinstate", op: "reinstateMembership",
-		allow: memberPolicy(scopeOrgsWrite, orgManagers, nil, orgWho(scopeOrgsWrite, orgManagers, "the target's role")), serve: (*Server).reinstateMembership},
+	{method: "GET", path: "/orgs/{org_id}/members/{mem_id}", op: "getMembership", allow: memberReadPolicy, serve: (*Server).getMembership},
+	{method: "POST", path: "/orgs/{org_id}/members/{mem_id}/change-role", op: "changeRole", allow: memberRolePolicy, serve: (*Server).changeRole},
+	{method: "POST", path: "/orgs/{org_id}/members/{mem_id}/suspend", op: "suspendMembership", allow: memberManagePolicy, serve: (*Server).suspendMembership},
+	{method: "POST", path: "/orgs/{org_id}/members/{mem_id}/reinstate", op: "reinstateMembership", allow: memberManagePolicy, serve: (*Server).reinstateMembership},
 	{method: "POST", path: "/orgs/{org_id}/members/{mem_id}/self-leave", op: "selfLeave", allow: memberSelfPolicy, serve: (*Server).selfLeave},
-	{method: "POST", path: "/orgs/{org_id}/members/{mem_id}/admin-remove", op: "adminRemove",
-		allow: memberPolicy(scopeOrgsWrite, orgManagers, nil, orgWho(scopeOrgsWrite, orgManagers, "the target's role (an owner is never removed this way)")),
-		serve: (*Server).adminRemove},
+	{method: "POST", path: "/orgs/{org_id}/members/{mem_id}/admin-remove", op: "adminRemove", allow: memberRemovePolicy, serve: (*Server).adminRemove},
 }
 
 var invitationRoutes = []route{
-	{method: "GET", path: "/orgs/{org_id}/invitations", op: "listInvitations", allow: orgPolicy(scopeOrgsRead, tenancy.Owner, tenancy.Admin), serve: (*Server).listInvitations},
+	{method: "GET", path: "/orgs/{org_id}/invitations", op: "listInvitations", allow: orgPolicy(scopeOrgsRead, orgManagers...), serve: (*Server).listInvitations},
 	{method: "POST", path: "/orgs/{org_id}/invitations", op: "createInvitation", allow: invitationCreatePolicy, serve: (*Server).createInvitation},
-	{method: "GET", path: "/invitations/{inv_id}", op: "getInvitation", allow: invitationPolicy(scopeOrgsRead, true, true,
-		"an owner or admin of the invitation's org (a session, or a PAT with scope `orgs:read`), the invitee (a session of the user holding the invitation's identifier), or platform admin; others are told 404"), serve: (*Server).getInvitation},
-	{method: "POST", path: "/invitations/{inv_id}/accept", op: "acceptInvitation",
-		allow: invitationPolicy("", false, true,
-			"the invitee's session (its user holding the invitation's identifier: it accepts as that user, bound by its credential's identifier); or platform admin, naming the user, or neither to create one; no PATs; others are told 404"),
-		serve: (*Server).acceptInvitation},
-	{method: "POST", path: "/invitations/{inv_id}/decline", op: "declineInvitation",
-		allow: invitationPolicy("", false, true,
-			"the invitee's session (its user holding the invitation's identifier), or platform admin; no PATs; others are told 404"),
-		serve: (*Server).declineInvitation},
-	{method: "POST", path: "/invitations/{inv_id}/revoke", op: "revokeInvitation",
-		allow: invitationPolicy(scopeOrgsWrite, true, false,
-			"an owner or admin of the invitation's org (a session, or a PAT with scope `orgs:write`) whose rank is at least the invited role, or platform admin; others are told 404"), serve: (*Server).revokeInvitation},
+	{method: "GET", path: "/invitations/{inv_id}", op: "getInvitation", allow: invitationReadPolicy, serve: (*Server).getInvitation},
+	{method: "POST", path: "/invitations/{inv_id}/accept", op: "acceptInvitation", allow: invitationAcceptPolicy, serve: (*Server).acceptInvitation},
+	{method: "POST", path: "/invitations/{inv_id}/decline", op: "declineInvitation", allow: invitationDeclinePolicy, serve: (*Server).declineInvitation},
+	{method: "POST", path: "/invitations/{inv_id}/revoke", op: "revokeInvitation", allow: invitationRevokePolicy, serve: (*Server).revokeInvitation},
 }
+
+// The membership routes' policies (memberPolicy).
+var (
+	memberReadPolicy   = memberPolicy(scopeOrgsRead, nil, nil, orgWho(scopeOrgsRead, nil, ""))
+	memberRolePolicy   = memberPolicy(scopeOrgsWrite, orgManagers, memberNewRole, orgWho(scopeOrgsWrite, orgManagers, "the target's role and the new role"))
+	memberManagePolicy = memberPolicy(scopeOrgsWrite, orgManagers, nil, orgWho(scopeOrgsWrite, orgManagers, "the target's role"))
+	memberRemovePolicy = memberPolicy(scopeOrgsWrite, orgManagers, nil,
+		orgWho(scopeOrgsWrite, orgManagers, "the target's role (an owner is never removed this way)"))
+)
+
+// The invitation routes' policies (invitationPolicy).
+var (
+	invitationReadPolicy = invitationPolicy(scopeOrgsRead, true, true,
+		"an owner or admin of the invitation's org (a session, or a PAT with scope `orgs:read`), the invitee (a session of the user "+
+			"holding the invitation's identifier), or platform admin; others are told 404")
+	invitationAcceptPolicy = invitationPolicy("", false, true,
+		"the invitee's session (its user holding the invitation's identifier), accepting as that user bound by the identifier of "+
+			"the session's credential; or platform admin, naming the user, or neither to create one; no PATs; others are told 404")
+	invitationDeclinePolicy = invitationPolicy("", false, true,
+		"the invitee's session (its user holding the invitation's identifier), or platform admin; no PATs; others are told 404")
+	invitationRevokePolicy = invitationPolicy(scopeOrgsWrite, true, false,
+		"an owner or admin of the invitation's org (a session, or a PAT with scope `orgs:write`) whose rank is at least the "+
+			"invited role, or platform admin; others are told 404")
+)
 
 // PAT scopes of the tenancy routes (DESIGN §4).
 const (
@@ -121,14 +131,14 @@ func (s *Server) orgCaller(q *request, org tuples.UUID, scope string, roles ...t
 	case err != nil:
 		return m, err
 	case len(roles) > 0 && !slices.Contains(roles, m.Role):
-		return m, errForbidden.With("this takes an %s of the organization; you are a %s", roleList(roles), m.Role)
+		return m, errForbidden.With("this takes an %s of the organization; you are a %s", orgRoleList(roles), m.Role)
 	}
 	return m, nil
 }
 
-// outranks requires the actor's rank to be at least each role's (MEM-6's
+// orgOutranks requires the actor's rank to be at least each role's (MEM-6's
 // hierarchy owner > admin > member > guest; viewer and editor rank 0).
-func outranks(actor tenancy.Membership, roles ...tenancy.Role) error {
+func orgOutranks(actor tenancy.Membership, roles ...tenancy.Role) error {
 	for _, r := range roles {
 		if actor.Role.Rank() < r.Rank() {
 			return tenancy.ErrRoleHierarchy.With("a %s cannot act on the role %s", actor.Role, r)
@@ -137,7 +147,7 @@ func outranks(actor tenancy.Membership, roles ...tenancy.Role) error {
 	return nil
 }
 
-func roleList(roles []tenancy.Role) string {
+func orgRoleList(roles []tenancy.Role) string {
 	s := ""
 	for i, r := range roles {
 		switch {
@@ -157,7 +167,7 @@ func roleList(roles []tenancy.Role) string {
 func orgWho(scope string, roles []tenancy.Role, rank string) string {
 	who := "an active member of the org"
 	if len(roles) > 0 {
-		who = "an " + roleList(roles) + " of the org"
+		who = "an " + orgRoleList(roles) + " of the org"
 	}
 	who += " (a session, or a PAT with scope `" + scope + "`)"
 	if rank != "" {
@@ -214,7 +224,7 @@ var orgTransferPolicy = policy{who: "an owner of the org whose own membership is
 		if err != nil {
 			return err
 		}
-		from, _, err := transferArgs(q)
+		from, _, err := orgTransferArgs(q)
 		if err != nil {
 			return err
 		}
@@ -264,11 +274,11 @@ var memberAddPolicy = policy{who: orgWho(scopeOrgsWrite, orgManagers, "the role 
 		if err := q.decode(&b, false); err != nil {
 			return err
 		}
-		role, err := bodyRole("role", b.Role)
+		role, err := orgBodyRole("role", b.Role)
 		if err != nil {
 			return err
 		}
-		return outranks(m, role)
+		return orgOutranks(m, role)
 	}}
 
 // invitationCreatePolicy: an owner or admin invites; tenancy refuses a
@@ -321,7 +331,7 @@ func memberPolicy(scope string, roles []tenancy.Role, newRole func(q *request) (
 		if err != nil || len(roles) == 0 {
 			return err
 		}
-		if err := outranks(actor, target.Role); err != nil {
+		if err := orgOutranks(actor, target.Role); err != nil {
 			return err
 		}
 		if newRole == nil {
@@ -331,7 +341,7 @@ func memberPolicy(scope string, roles []tenancy.Role, newRole func(q *request) (
 		if err != nil {
 			return err
 		}
-		return outranks(actor, r)
+		return orgOutranks(actor, r)
 	}}
 }
 
@@ -341,13 +351,13 @@ func memberNewRole(q *request) (tenancy.Role, error) {
 	if err := q.decode(&b, false); err != nil {
 		return "", err
 	}
-	return bodyRole("new_role", b.NewRole)
+	return orgBodyRole("new_role", b.NewRole)
 }
 
 // memberSelfPolicy: a membership is left by its own user only; owners and
 // admins remove others with adminRemove, and a platform admin has no
 // membership to leave.
-var memberSelfPolicy = policy{who: "the member themselves (a session, or a PAT with scope `orgs:write`); other members are refused, non-members are told 404",
+var memberSelfPolicy = policy{who: "the member themselves (a session, or a PAT with scope `orgs:write`); other members and platform admins are refused (they use adminRemove), non-members are told 404",
 	allow: func(s *Server, q *request) error {
 		org, err := pathID(q, "org_id", "org")
 		if err != nil {
@@ -367,6 +377,8 @@ var memberSelfPolicy = policy{who: "the member themselves (a session, or a PAT w
 			return nil
 		case err != nil && !errors.Is(err, tenancy.ErrMembershipNotFound):
 			return err
+		case q.caller.admin:
+			return errForbidden.With("a platform admin removes a member with admin-remove; self-leave is the member's own")
 		}
 		if _, cerr := s.orgCaller(q, org, scopeOrgsWrite); cerr != nil {
 			return cerr
@@ -431,12 +443,12 @@ func invitationPolicy(scope string, managers, invitee bool, who string) policy {
 	}}
 }
 
-// platformActor is the user a platform admin acts as where a tenancy rule
+// orgPlatformActor is the user a platform admin acts as where a tenancy rule
 // needs an acting member (adminRemove's remover, an invitation's inviter
 // or revoker): their own user if it holds an active owner or admin
 // membership of the org, else the org's first active owner, on whose
 // authority the admin acts.
-func (s *Server) platformActor(ctx context.Context, q *request, org tuples.UUID) (tuples.UUID, error) {
+func (s *Server) orgPlatformActor(ctx context.Context, q *request, org tuples.UUID) (tuples.UUID, error) {
 	if u, ok := q.caller.user(); ok {
 		m, err := s.orgs.ActiveMembership(ctx, org, u)
 		if err == nil && slices.Contains(orgManagers, m.Role) {
@@ -547,8 +559,8 @@ func orgBodyID(name, typ, s string) (tuples.UUID, error) {
 	return u, nil
 }
 
-// bodyRole reads a required role from body field name.
-func bodyRole(name string, s *string) (tenancy.Role, error) {
+// orgBodyRole reads a required role from body field name.
+func orgBodyRole(name string, s *string) (tenancy.Role, error) {
 	if err := required(field(name, s)); err != nil {
 		return "", err
 	}
@@ -560,9 +572,9 @@ func bodyRole(name string, s *string) (tenancy.Role, error) {
 	return r, nil
 }
 
-// noBody refuses a body other than nothing or {} on an operation that
+// orgNoBody refuses a body other than nothing or {} on an operation that
 // takes none.
-func noBody(q *request) error { return q.decode(&struct{}{}, true) }
+func orgNoBody(q *request) error { return q.decode(&struct{}{}, true) }
 
 // ----- organizations
 
@@ -656,7 +668,7 @@ func (s *Server) transitionOrg(q *request, to func(context.Context, tuples.UUID)
 	if err != nil {
 		return 0, nil, err
 	}
-	if err := noBody(q); err != nil {
+	if err := orgNoBody(q); err != nil {
 		return 0, nil, err
 	}
 	o, err := to(q.Context(), id)
@@ -672,8 +684,8 @@ type orgTransferBody struct {
 	ToMemID   *string `json:"to_mem_id"`
 }
 
-// transferArgs reads transferOwnership's two membership ids.
-func transferArgs(q *request) (from, to tuples.UUID, err error) {
+// orgTransferArgs reads transferOwnership's two membership ids.
+func orgTransferArgs(q *request) (from, to tuples.UUID, err error) {
 	var b orgTransferBody
 	if err := q.decode(&b, false); err != nil {
 		return from, to, err
@@ -698,7 +710,7 @@ func (s *Server) transferOwnership(q *request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	fromID, toID, err := transferArgs(q)
+	fromID, toID, err := orgTransferArgs(q)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -772,7 +784,7 @@ func (s *Server) addMember(q *request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	role, err := bodyRole("role", b.Role)
+	role, err := orgBodyRole("role", b.Role)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -870,7 +882,7 @@ func (s *Server) transitionMembership(q *request, to func(context.Context, tuple
 	if err != nil {
 		return 0, nil, err
 	}
-	if err := noBody(q); err != nil {
+	if err := orgNoBody(q); err != nil {
 		return 0, nil, err
 	}
 	m, err := to(q.Context(), id)
@@ -925,12 +937,12 @@ func (s *Server) adminRemove(q *request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	if err := noBody(q); err != nil {
+	if err := orgNoBody(q); err != nil {
 		return 0, nil, err
 	}
 	by, _ := q.caller.user()
 	if q.caller.admin {
-		if by, err = s.platformActor(q.Context(), q, org); err != nil {
+		if by, err = s.orgPlatformActor(q.Context(), q, org); err != nil {
 			return 0, nil, err
 		}
 	}
@@ -984,7 +996,7 @@ type preTupleBody struct {
 
 // preTuples reads an invitation's pre-tuples; a problem with one is
 // invalid_format.pre_tuples, naming which and why.
-func preTuples(in []preTupleBody) ([]tenancy.PreTuple, error) {
+func invitationPreTuples(in []preTupleBody) ([]tenancy.PreTuple, error) {
 	out := make([]tenancy.PreTuple, len(in))
 	for i, p := range in {
 		bad := func(err error) error {
@@ -1024,7 +1036,7 @@ func (s *Server) createInvitation(q *request) (int, any, error) {
 	if *b.Identifier == "" {
 		return 0, nil, &tuples.Error{Kind: tuples.Invalid, Code: "invalid_format.identifier", Msg: "identifier must not be empty"}
 	}
-	role, err := bodyRole("role", b.Role)
+	role, err := orgBodyRole("role", b.Role)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -1032,7 +1044,7 @@ func (s *Server) createInvitation(q *request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	pts, err := preTuples(b.PreTuples)
+	pts, err := invitationPreTuples(b.PreTuples)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -1045,7 +1057,7 @@ func (s *Server) createInvitation(q *request) (int, any, error) {
 			return 0, nil, err
 		}
 	case q.caller.admin:
-		if by, err = s.platformActor(q.Context(), q, org); err != nil {
+		if by, err = s.orgPlatformActor(q.Context(), q, org); err != nil {
 			return 0, nil, err
 		}
 	}
@@ -1081,8 +1093,8 @@ type invitationAcceptedView struct {
 	MaterializedTuples []tupleView    `json:"materialized_tuples"`
 }
 
-// errSubjectMismatch: a session accepts as its own user only.
-var errSubjectMismatch = &tuples.Error{Kind: tuples.Forbidden, Code: "forbidden.subject_mismatch",
+// errInvitationSubjectMismatch: a session accepts as its own user only.
+var errInvitationSubjectMismatch = &tuples.Error{Kind: tuples.Forbidden, Code: "forbidden.subject_mismatch",
 	Msg: "a session accepts an invitation as its own user: as_usr_id must be the session's user"}
 
 // acceptInvitation accepts as the caller. A session accepts as its user,
@@ -1119,7 +1131,7 @@ func (s *Server) acceptInvitation(q *request) (int, any, error) {
 	} else { // a session: the policy refused everything else
 		user := q.caller.UserID
 		if b.AsUsrID != nil && as != user {
-			return 0, nil, errSubjectMismatch
+			return 0, nil, errInvitationSubjectMismatch
 		}
 		cred, err := s.ids.GetCredential(q.Context(), q.caller.Session.CredentialID)
 		if err != nil {
@@ -1147,7 +1159,7 @@ func (s *Server) declineInvitation(q *request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	if err := noBody(q); err != nil {
+	if err := orgNoBody(q); err != nil {
 		return 0, nil, err
 	}
 	var by tuples.UUID // a platform admin declines for nobody in particular
@@ -1166,7 +1178,7 @@ func (s *Server) revokeInvitation(q *request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	if err := noBody(q); err != nil {
+	if err := orgNoBody(q); err != nil {
 		return 0, nil, err
 	}
 	by, _ := q.caller.user()
@@ -1175,7 +1187,7 @@ func (s *Server) revokeInvitation(q *request) (int, any, error) {
 		if err != nil {
 			return 0, nil, err
 		}
-		if by, err = s.platformActor(q.Context(), q, inv.OrgID); err != nil {
+		if by, err = s.orgPlatformActor(q.Context(), q, inv.OrgID); err != nil {
 			return 0, nil, err
 		}
 	}

@@ -813,6 +813,9 @@ func TestTenancyPlatformAdmin(t *testing.T) {
 		r = a.call("POST", "/v1/invitations/"+f.inv.ID+"/accept", serviceKey, nil)
 		a.want(r, http.StatusConflict, "conflict.invitation_not_pending")
 
+		// Leaving is the member's own, even for an admin.
+		a.want(a.call("POST", org+"/members/"+f.erinM.ID+"/self-leave", root, nil), http.StatusForbidden, "forbidden")
+
 		// Transfer ownership between any two members; revoke the org.
 		r = a.call("POST", org+"/transfer-ownership", serviceKey, map[string]string{"from_mem_id": f.aliceM.ID, "to_mem_id": f.bobM.ID})
 		a.want(r, http.StatusOK)
