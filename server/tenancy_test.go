@@ -620,6 +620,7 @@ func TestTenancyAuthorization(t *testing.T) {
 			{"POST", org + "/members", map[string]string{"usr_id": tnUsr(f.mallory), "role": "guest"}},
 			{"POST", mem(f.erinM) + "/change-role", map[string]string{"new_role": "member"}},
 			{"POST", mem(f.erinM) + "/suspend", nil},
+			{"POST", mem(f.erinM) + "/reinstate", nil},
 			{"POST", mem(f.erinM) + "/admin-remove", nil},
 			{"GET", org + "/invitations", nil},
 			{"POST", org + "/invitations", map[string]any{"identifier": "m@example.com", "role": "guest", "expires_at": exp}},
