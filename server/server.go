@@ -63,8 +63,9 @@ type Config struct {
 	Identity *identity.Service
 	Tenancy  *tenancy.Service
 	// Signup lets anyone without a token create a user and give a new user
-	// its first credential, and accept an invitation as a new user
-	// (DESIGN §4 A2). Off: only a platform admin creates users.
+	// its first credential (DESIGN §4 A2). Off: only a platform admin
+	// creates users. (Accepting an invitation as a new user is a platform
+	// admin's either way.)
 	Signup bool
 	// WebAuthnOrigin is the exact origin (https://app.example.com) that
 	// WebAuthn client data must name: passkey sign-in and WebAuthn factors.
