@@ -26,7 +26,7 @@ var userRoutes = []route{
 	{method: "PUT", path: "/users/{usr_id}", op: "updateUser", allow: selfOrAdmin("usr_id"), serve: (*Server).updateUser},
 	{method: "POST", path: "/users/{usr_id}/suspend", op: "suspendUser", allow: admin, serve: (*Server).suspendUser},
 	{method: "POST", path: "/users/{usr_id}/reinstate", op: "reinstateUser", allow: admin, serve: (*Server).reinstateUser},
-	{method: "POST", path: "/users/{usr_id}/revoke", op: "revokeUser", allow: selfOrAdmin("usr_id"), serve: (*Server).revokeUser},
+	{method: "POST", path: "/users/{usr_id}/revoke", op: "revokeUser", allow: withWho(selfOrAdmin("usr_id"), "the user themselves (a session: closing their own account), or platform admin"), serve: (*Server).revokeUser},
 	{method: "GET", path: "/users/{usr_id}/sessions", op: "listUserSessions", allow: selfOrAdmin("usr_id"), serve: (*Server).listUserSessions},
 }
 
@@ -443,19 +443,75 @@ func (s *Server) listUserSessions(q *request) (int, any, error) {
 
 // ----- credentials
 
-// newCredentialBody is createCredential's request: the union of the
-// spec's three closed schemas, one per type.
-type newCredentialBody struct {
-	UserID     *string `json:"usr_id"`
-	Type       *string `json:"type"`
-	Identifier *string `json:"identifier"`
-
+// credentialSecretBody is the part of a credential request that depends
+// on the type: createCredential's (the spec's oneOf of three closed
+// schemas) and rotateCredential's. Exactly the fields of the type are
+// taken; another type's field is invalid_format.<field>.
+type credentialSecretBody struct {
 	Password *string `json:"password"`
 
 	PublicKey *string `json:"public_key"`
 	SignCount *int64  `json:"sign_count"`
 	RPID      *string `json:"rp_id"`
 
+	OIDCIssuer  *string `json:"oidc_issuer"`
+	OIDCSubject *string `json:"oidc_subject"`
+}
+
+// fill checks the fields against the type and sets them on in.
+func (b credentialSecretBody) fill(typ identity.CredentialType, in *identity.NewCredential) error {
+	byType := []struct {
+		typ    identity.CredentialType
+		fields []namedField
+	}{
+		{identity.Password, []namedField{field("password", b.Password)}},
+		{identity.Passkey, []namedField{field("public_key", b.PublicKey), field("sign_count", b.SignCount), field("rp_id", b.RPID)}},
+		{identity.OIDC, []namedField{field("oidc_issuer", b.OIDCIssuer), field("oidc_subject", b.OIDCSubject)}},
+	}
+	for _, t := range byType {
+		if t.typ == typ {
+			if err := required(t.fields...); err != nil {
+				return err
+			}
+		}
+	}
+	for _, t := range byType {
+		if t.typ != typ {
+			if err := notOf(typ, t.fields...); err != nil {
+				return err
+			}
+		}
+	}
+	var err error
+	switch typ {
+	case identity.Password:
+		in.Password = *b.Password
+	case identity.Passkey:
+		if in.PublicKey, err = decodeStdBase64("public_key", *b.PublicKey); err != nil {
+			return err
+		}
+		if in.SignCount, err = signCount(*b.SignCount); err != nil {
+			return err
+		}
+		in.RPID = *b.RPID
+	case identity.OIDC:
+		in.OIDCIssuer, in.OIDCSubject = *b.OIDCIssuer, *b.OIDCSubject
+	}
+	return nil
+}
+
+// newCredentialBody is createCredential's request. (Not embedding
+// credentialSecretBody: encoding/json would name its fields
+// credentialSecretBody.<field> in errors.)
+type newCredentialBody struct {
+	UserID     *string `json:"usr_id"`
+	Type       *string `json:"type"`
+	Identifier *string `json:"identifier"`
+
+	Password    *string `json:"password"`
+	PublicKey   *string `json:"public_key"`
+	SignCount   *int64  `json:"sign_count"`
+	RPID        *string `json:"rp_id"`
 	OIDCIssuer  *string `json:"oidc_issuer"`
 	OIDCSubject *string `json:"oidc_subject"`
 }
@@ -479,42 +535,9 @@ func decodeNewCredential(q *request) (identity.NewCredential, error) {
 		return identity.NewCredential{}, err
 	}
 	in := identity.NewCredential{UserID: user, Type: typ, Identifier: *b.Identifier}
-	password := field("password", b.Password)
-	passkey := []namedField{field("public_key", b.PublicKey), field("sign_count", b.SignCount), field("rp_id", b.RPID)}
-	oidc := []namedField{field("oidc_issuer", b.OIDCIssuer), field("oidc_subject", b.OIDCSubject)}
-	switch typ {
-	case identity.Password:
-		if err := required(password); err != nil {
-			return in, err
-		}
-		if err := notOf(typ, append(passkey, oidc...)...); err != nil {
-			return in, err
-		}
-		in.Password = *b.Password
-	case identity.Passkey:
-		if err := required(passkey...); err != nil {
-			return in, err
-		}
-		if err := notOf(typ, append(oidc, password)...); err != nil {
-			return in, err
-		}
-		if in.PublicKey, err = decodeStdBase64("public_key", *b.PublicKey); err != nil {
-			return in, err
-		}
-		if in.SignCount, err = signCount(*b.SignCount); err != nil {
-			return in, err
-		}
-		in.RPID = *b.RPID
-	case identity.OIDC:
-		if err := required(oidc...); err != nil {
-			return in, err
-		}
-		if err := notOf(typ, append(passkey, password)...); err != nil {
-			return in, err
-		}
-		in.OIDCIssuer, in.OIDCSubject = *b.OIDCIssuer, *b.OIDCSubject
-	}
-	return in, nil
+	secret := credentialSecretBody{Password: b.Password, PublicKey: b.PublicKey, SignCount: b.SignCount, RPID: b.RPID,
+		OIDCIssuer: b.OIDCIssuer, OIDCSubject: b.OIDCSubject}
+	return in, secret.fill(typ, &in)
 }
 
 func (s *Server) createCredential(q *request) (int, any, error) {
@@ -714,25 +737,15 @@ func (s *Server) getCredential(q *request) (int, any, error) {
 	return http.StatusOK, viewCredential(c), nil
 }
 
-// rotateBody is rotateCredential's request: the new secret, in the fields
-// of the credential's type (RotateCredentialRequest).
-type rotateBody struct {
-	Password *string `json:"password"`
-
-	PublicKey *string `json:"public_key"`
-	SignCount *int64  `json:"sign_count"`
-	RPID      *string `json:"rp_id"`
-
-	OIDCIssuer  *string `json:"oidc_issuer"`
-	OIDCSubject *string `json:"oidc_subject"`
-}
-
+// rotateCredential replaces a credential by revoke-and-re-add (CRED-5):
+// the new secret comes in the fields of the credential's type
+// (RotateCredentialRequest).
 func (s *Server) rotateCredential(q *request) (int, any, error) {
 	id, err := pathID(q, "cred_id", "cred")
 	if err != nil {
 		return 0, nil, err
 	}
-	var b rotateBody
+	var b credentialSecretBody
 	if err := q.decode(&b, false); err != nil {
 		return 0, nil, err
 	}
@@ -740,41 +753,9 @@ func (s *Server) rotateCredential(q *request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	password := field("password", b.Password)
-	passkey := []namedField{field("public_key", b.PublicKey), field("sign_count", b.SignCount), field("rp_id", b.RPID)}
-	oidc := []namedField{field("oidc_issuer", b.OIDCIssuer), field("oidc_subject", b.OIDCSubject)}
 	var in identity.NewCredential
-	switch old.Type {
-	case identity.Password:
-		if err := required(password); err != nil {
-			return 0, nil, err
-		}
-		if err := notOf(old.Type, append(passkey, oidc...)...); err != nil {
-			return 0, nil, err
-		}
-		in.Password = *b.Password
-	case identity.Passkey:
-		if err := required(passkey...); err != nil {
-			return 0, nil, err
-		}
-		if err := notOf(old.Type, append(oidc, password)...); err != nil {
-			return 0, nil, err
-		}
-		if in.PublicKey, err = decodeStdBase64("public_key", *b.PublicKey); err != nil {
-			return 0, nil, err
-		}
-		if in.SignCount, err = signCount(*b.SignCount); err != nil {
-			return 0, nil, err
-		}
-		in.RPID = *b.RPID
-	case identity.OIDC:
-		if err := required(oidc...); err != nil {
-			return 0, nil, err
-		}
-		if err := notOf(old.Type, append(passkey, password)...); err != nil {
-			return 0, nil, err
-		}
-		in.OIDCIssuer, in.OIDCSubject = *b.OIDCIssuer, *b.OIDCSubject
+	if err := b.fill(old.Type, &in); err != nil {
+		return 0, nil, err
 	}
 	c, err := s.ids.RotateCredential(q.Context(), id, in)
 	if err != nil {
