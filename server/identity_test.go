@@ -825,6 +825,13 @@ func TestIdentityPasskeySignIn(t *testing.T) {
 		a.want(a.call("POST", "/v1/credentials/challenge", "", map[string]any{"rp_id": "https://example.com/"}), http.StatusBadRequest)
 		a.want(a.call("POST", "/v1/credentials/challenge", "", map[string]any{"origin": "x"}), http.StatusBadRequest, "invalid_format.body")
 
+		// A server without a WebAuthn origin refuses passkey sign-in.
+		noOrigin := newAPI(t, func(_ *identity.Config, c *server.Config) { c.WebAuthnOrigin = "" })
+		ch2 := idNewChallenge(noOrigin, nil)
+		noOrigin.want(noOrigin.call("POST", "/v1/credentials/verify", "", map[string]any{"type": "passkey", "identifier": pk.credID,
+			"proof": map[string]any{"challenge_id": ch2.ChallengeID, "assertion": pk.assertion(t, ch2.ChallengeB64u, 1)}}),
+			http.StatusBadRequest, "invalid_format")
+
 		// OIDC: this server trusts no provider.
 		a.want(a.call("POST", "/v1/credentials/verify", "", map[string]any{"type": "oidc", "identifier": "x",
 			"proof": map[string]any{"challenge_id": ch.ChallengeID, "id_token": "a.b.c"}}), http.StatusConflict, "precondition.oidc_not_configured")
