@@ -141,6 +141,21 @@ func (s *Service) GetCredential(ctx context.Context, id UUID) (Credential, error
 	return read(ctx, s, func(tx Tx) (Credential, error) { return tx.Credential(ctx, id) })
 }
 
+// HadCredential reports whether the user has, or ever had, a credential of
+// any type and status, or ErrUserNotFound. Sign-up (DESIGN §4, A2) lets
+// anyone give a brand-new user its first credential, and a user who ever
+// had one is no longer brand-new: revoking every credential does not make
+// the account claimable again. Rows are never deleted, so this is a read.
+func (s *Service) HadCredential(ctx context.Context, user UUID) (bool, error) {
+	return read(ctx, s, func(tx Tx) (bool, error) {
+		if _, err := tx.User(ctx, user); err != nil {
+			return false, err
+		}
+		cs, err := tx.CredentialsOf(ctx, user)
+		return len(cs) > 0, err
+	})
+}
+
 // RotateCredential replaces an active credential by revoke-and-re-add
 // (CRED-5): the old row is revoked, a new row of the same type and
 // identifier with Replaces = old id is added, and the sessions established

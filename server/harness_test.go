@@ -63,7 +63,11 @@ func stores(t *testing.T, fn func(t *testing.T, newAPI func(t *testing.T, rulesD
 	})
 }
 
-func newAPI(t *testing.T, rulesDoc string, pg bool) *api {
+// apiOption adjusts the configuration newAPI builds a server from (closed
+// sign-up, a test clock).
+type apiOption func(*identity.Config, *server.Config)
+
+func newAPI(t *testing.T, rulesDoc string, pg bool, opts ...apiOption) *api {
 	t.Helper()
 	g := memory.New()
 	var store tuples.Store = g
@@ -105,10 +109,16 @@ func newAPI(t *testing.T, rulesDoc string, pg bool) *api {
 		orgStore = tenancypg.New(users)
 	}
 	orgs := tenancy.NewService(orgStore, tenancy.Config{CanGrant: server.Grants(eng)})
-	ids := identity.NewService(users, identity.Config{Hasher: hasher, OnRevokeUser: orgs.RevokeUser})
-	srv := server.New(server.Config{Metrics: reg, Registerer: reg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Engine: eng, Tuples: store, Identity: ids, Tenancy: orgs, Signup: true, WebAuthnOrigin: webauthnOrigin, Epoch: epoch, ServiceKey: serviceKey,
-		MaxBodyBytes: 64 << 10})
+	idCfg := identity.Config{Hasher: hasher, OnRevokeUser: orgs.RevokeUser}
+	cfg := server.Config{Metrics: reg, Registerer: reg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Engine: eng, Tuples: store, Tenancy: orgs, Signup: true, WebAuthnOrigin: webauthnOrigin, Epoch: epoch, ServiceKey: serviceKey,
+		MaxBodyBytes: 64 << 10}
+	for _, o := range opts {
+		o(&idCfg, &cfg)
+	}
+	ids := identity.NewService(users, idCfg)
+	cfg.Identity = ids
+	srv := server.New(cfg)
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
 	return &api{t: t, url: ts.URL, ids: ids, orgs: orgs, eng: eng, reg: reg, http: ts.Client()}

@@ -30,6 +30,7 @@ func Run(t *testing.T, newStores func(t *testing.T) Stores) {
 		{"UpdateUser", testUpdateUser},
 		{"ListUsers", testListUsers},
 		{"CreateCredential", testCreateCredential},
+		{"HadCredential", testHadCredential},
 		{"CredentialLifecycle", testCredentialLifecycle},
 		{"RotateCredential", testRotateCredential},
 		{"VerifyAndMint", testVerifyAndMint},
@@ -305,6 +306,26 @@ func testCreateCredential(t *testing.T, e *env) {
 	must[identity.User](t, "SuspendUser")(e.svc.SuspendUser(ctx, other.ID))
 	_, err = e.svc.CreateCredential(ctx, identity.NewCredential{UserID: other.ID, Type: identity.OIDC, Identifier: "o2", OIDCIssuer: "https://i", OIDCSubject: "s"})
 	wantErr(t, "credential for a suspended user", err, identity.ErrUserNotActive)
+}
+
+// HadCredential counts credentials of every status: a user whose only
+// credential was revoked still had one.
+func testHadCredential(t *testing.T, e *env) {
+	u := must[identity.User](t, "CreateUser")(e.svc.CreateUser(ctx, nil))
+	if had := must[bool](t, "HadCredential(new user)")(e.svc.HadCredential(ctx, u.ID)); had {
+		t.Fatal("HadCredential(new user) = true, want false")
+	}
+	c := must[identity.Credential](t, "CreateCredential")(e.svc.CreateCredential(ctx, identity.NewCredential{
+		UserID: u.ID, Type: identity.OIDC, Identifier: "had@example.com", OIDCIssuer: "https://idp.example", OIDCSubject: "had"}))
+	if had := must[bool](t, "HadCredential(with one)")(e.svc.HadCredential(ctx, u.ID)); !had {
+		t.Fatal("HadCredential(with a credential) = false, want true")
+	}
+	must[identity.Credential](t, "RevokeCredential")(e.svc.RevokeCredential(ctx, c.ID))
+	if had := must[bool](t, "HadCredential(revoked)")(e.svc.HadCredential(ctx, u.ID)); !had {
+		t.Fatal("HadCredential(only a revoked credential) = false, want true")
+	}
+	_, err := e.svc.HadCredential(ctx, tuples.NewUUID())
+	wantErr(t, "HadCredential(unknown user)", err, identity.ErrUserNotFound)
 }
 
 func testCredentialLifecycle(t *testing.T, e *env) {
