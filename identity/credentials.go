@@ -36,6 +36,12 @@ type NewCredential struct {
 
 	OIDCIssuer  string // oidc
 	OIDCSubject string
+
+	// FirstOnly adds the credential only if the user never had one (sign-up's
+	// second step, DESIGN §4 A2), decided in the transaction that adds it, so
+	// of concurrent first credentials one wins; the others, like any user
+	// who had a credential, get ErrUserNotFound.
+	FirstOnly bool
 }
 
 // CreateCredential adds a credential to an active user (USR-4). A password
@@ -48,8 +54,17 @@ func (s *Service) CreateCredential(ctx context.Context, in NewCredential) (Crede
 		return Credential{}, err
 	}
 	err = s.update(ctx, func(tx Tx) error {
-		if _, err := activeUser(ctx, tx, in.UserID); err != nil {
+		if _, err := activeUser(ctx, tx, in.UserID); err != nil { // locks the user
 			return err
+		}
+		if in.FirstOnly {
+			cs, err := tx.CredentialsOf(ctx, in.UserID)
+			if err != nil {
+				return err
+			}
+			if len(cs) > 0 {
+				return ErrUserNotFound
+			}
 		}
 		return tx.PutCredential(ctx, c)
 	})

@@ -545,6 +545,9 @@ func (s *Server) createCredential(q *request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
+	// Admitted as sign-up (neither an admin nor the user's own session):
+	// the store decides "first" again, atomically with the write.
+	in.FirstOnly = !q.caller.admin && !(q.caller.Kind == identity.KindSession && q.caller.UserID == in.UserID)
 	c, err := s.ids.CreateCredential(q.Context(), in)
 	if err != nil {
 		return 0, nil, err

@@ -6,6 +6,7 @@ package identitytest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -31,6 +32,7 @@ func Run(t *testing.T, newStores func(t *testing.T) Stores) {
 		{"ListUsers", testListUsers},
 		{"CreateCredential", testCreateCredential},
 		{"HadCredential", testHadCredential},
+		{"FirstCredentialOnce", testFirstCredentialOnce},
 		{"CredentialLifecycle", testCredentialLifecycle},
 		{"RotateCredential", testRotateCredential},
 		{"VerifyAndMint", testVerifyAndMint},
@@ -326,6 +328,36 @@ func testHadCredential(t *testing.T, e *env) {
 	}
 	_, err := e.svc.HadCredential(ctx, tuples.NewUUID())
 	wantErr(t, "HadCredential(unknown user)", err, identity.ErrUserNotFound)
+}
+
+// Of concurrent first credentials (sign-up's second step) for one user,
+// exactly one is added: the check is made in the transaction that writes.
+func testFirstCredentialOnce(t *testing.T, e *env) {
+	u := must[identity.User](t, "CreateUser")(e.svc.CreateUser(ctx, nil))
+	const racers = 8
+	errs := make(chan error, racers)
+	for i := range racers {
+		go func() {
+			_, err := e.svc.CreateCredential(ctx, identity.NewCredential{UserID: u.ID, Type: identity.OIDC, FirstOnly: true,
+				Identifier: fmt.Sprintf("first-%d@example.com", i), OIDCIssuer: "https://idp.example", OIDCSubject: fmt.Sprint("first-", i)})
+			errs <- err
+		}()
+	}
+	won := 0
+	for range racers {
+		switch err := <-errs; {
+		case err == nil:
+			won++
+		case !errors.Is(err, identity.ErrUserNotFound):
+			t.Errorf("a losing first credential: %v, want ErrUserNotFound", err)
+		}
+	}
+	if won != 1 {
+		t.Fatalf("%d of %d concurrent first credentials were added, want exactly 1", won, racers)
+	}
+	_, err := e.svc.CreateCredential(ctx, identity.NewCredential{UserID: u.ID, Type: identity.OIDC, FirstOnly: true,
+		Identifier: "late@example.com", OIDCIssuer: "https://idp.example", OIDCSubject: "late"})
+	wantErr(t, "a first credential for a user who has one", err, identity.ErrUserNotFound)
 }
 
 func testCredentialLifecycle(t *testing.T, e *env) {
