@@ -74,6 +74,9 @@ func (s *Server) run(rt route, w http.ResponseWriter, r *http.Request) (int, any
 			return 0, nil, err
 		}
 	}
+	if err := checkQuery(q); err != nil {
+		return 0, nil, err
+	}
 	if r.Body != nil && r.Body != http.NoBody {
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.maxBody))
 		var tooBig *http.MaxBytesError

@@ -26,6 +26,7 @@ var (
 	errBody     = &tuples.Error{Kind: tuples.Invalid, Code: "invalid_format.body", Msg: "the request body is not the JSON object expected"}
 	errTooLarge = &tuples.Error{Kind: tuples.TooLarge, Code: "too_large", Msg: "the request body is too large"}
 	errQuery    = &tuples.Error{Kind: tuples.Invalid, Code: "invalid_format.query", Msg: "invalid query parameter"}
+	errNUL      = &tuples.Error{Kind: tuples.Invalid, Code: "invalid_format.body", Msg: "strings may not contain NUL (\\u0000)"}
 )
 
 // decodeJSON decodes a request body, which must be one JSON object with
@@ -43,6 +44,9 @@ func decodeJSON(body []byte, v any, optional bool) error {
 	}
 	if body[0] != '{' {
 		return errBody.With("the body must be a JSON object")
+	}
+	if hasNUL(body) {
+		return errNUL
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
@@ -174,4 +178,35 @@ func pageArgs(q *request) (cursor string, limit int, err error) {
 		return "", 0, err
 	}
 	return q.URL.Query().Get("cursor"), limit, nil
+}
+
+// hasNUL reports whether a JSON text holds a \u0000 escape, a NUL in a
+// string once decoded: no field takes one, and PostgreSQL's text refuses
+// it, so it is refused at the edge (a raw NUL byte is malformed JSON
+// already). An escape is real when an odd number of backslashes leads to
+// its u: in "\\u0000" the backslash is itself escaped.
+func hasNUL(body []byte) bool {
+	for i := 0; ; {
+		j := bytes.Index(body[i:], []byte(`u0000`))
+		if j < 0 {
+			return false
+		}
+		j += i
+		n := 0
+		for k := j - 1; k >= 0 && body[k] == '\\'; k-- {
+			n++
+		}
+		if n%2 == 1 {
+			return true
+		}
+		i = j + 1
+	}
+}
+
+// checkQuery refuses a query string with a NUL in any name or value.
+func checkQuery(q *request) error {
+	if strings.Contains(q.URL.RawQuery, "%00") || strings.IndexByte(q.URL.RawQuery, 0) >= 0 {
+		return errQuery.With("query parameters may not contain NUL")
+	}
+	return nil
 }
