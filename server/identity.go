@@ -26,34 +26,55 @@ var userRoutes = []route{
 	{method: "PUT", path: "/users/{usr_id}", op: "updateUser", allow: selfOrAdmin("usr_id"), serve: (*Server).updateUser},
 	{method: "POST", path: "/users/{usr_id}/suspend", op: "suspendUser", allow: admin, serve: (*Server).suspendUser},
 	{method: "POST", path: "/users/{usr_id}/reinstate", op: "reinstateUser", allow: admin, serve: (*Server).reinstateUser},
-	{method: "POST", path: "/users/{usr_id}/revoke", op: "revokeUser", allow: withWho(selfOrAdmin("usr_id"), "the user themselves (a session: closing their own account), or platform admin"), serve: (*Server).revokeUser},
+	{method: "POST", path: "/users/{usr_id}/revoke", op: "revokeUser", allow: mfaStepUpPolicy(withWho(selfOrAdmin("usr_id"), "the user themselves (a session: closing their own account), or platform admin")), serve: (*Server).revokeUser},
 	{method: "GET", path: "/users/{usr_id}/sessions", op: "listUserSessions", allow: selfOrAdmin("usr_id"), serve: (*Server).listUserSessions},
 }
 
 // credentialRoutes are the credential operations, sign-in included.
 var credentialRoutes = []route{
-	{method: "POST", path: "/credentials", op: "createCredential", allow: credentialCreator, serve: (*Server).createCredential},
+	{method: "POST", path: "/credentials", op: "createCredential", allow: mfaStepUpPolicy(credentialCreator), serve: (*Server).createCredential},
 	{method: "POST", path: "/credentials/verify", op: "verifyCredential", allow: withWho(public, "anyone, no token (failures throttled per identifier and per client address)"), serve: (*Server).verifyCredential},
 	// A10, A11: what a passkey assertion or an OIDC nonce answers; the
 	// spec has no route for it.
 	{method: "POST", path: "/credentials/challenge", op: "createSignInChallenge", extension: true, allow: public, serve: (*Server).createSignInChallenge},
 	{method: "GET", path: "/credentials/{cred_id}", op: "getCredential", allow: credentialOwnerOrAdmin, serve: (*Server).getCredential},
-	{method: "POST", path: "/credentials/{cred_id}/rotate", op: "rotateCredential", allow: credentialOwnerOrAdmin, serve: (*Server).rotateCredential},
-	{method: "POST", path: "/credentials/{cred_id}/suspend", op: "suspendCredential", allow: credentialOwnerOrAdmin, serve: (*Server).suspendCredential},
+	{method: "POST", path: "/credentials/{cred_id}/rotate", op: "rotateCredential", allow: mfaStepUpPolicy(credentialOwnerOrAdmin), serve: (*Server).rotateCredential},
+	{method: "POST", path: "/credentials/{cred_id}/suspend", op: "suspendCredential", allow: mfaStepUpPolicy(credentialOwnerOrAdmin), serve: (*Server).suspendCredential},
 	// A suspension is a sanction: its owner must not lift it.
 	{method: "POST", path: "/credentials/{cred_id}/reinstate", op: "reinstateCredential", allow: admin, serve: (*Server).reinstateCredential},
-	{method: "POST", path: "/credentials/{cred_id}/revoke", op: "revokeCredential", allow: credentialOwnerOrAdmin, serve: (*Server).revokeCredential},
+	{method: "POST", path: "/credentials/{cred_id}/revoke", op: "revokeCredential", allow: mfaStepUpPolicy(credentialOwnerOrAdmin), serve: (*Server).revokeCredential},
 }
 
 // sessionRoutes are the session operations.
 var sessionRoutes = []route{
 	{method: "POST", path: "/sessions", op: "createSession", allow: sessionMinter, serve: (*Server).createSession},
 	{method: "GET", path: "/sessions/{ses_id}", op: "getSession", allow: sessionOwnerOrAdmin, serve: (*Server).getSession},
-	{method: "POST", path: "/sessions/{ses_id}/refresh", op: "refreshSession", allow: sessionOwnerOrAdmin, serve: (*Server).refreshSession},
+	{method: "POST", path: "/sessions/{ses_id}/refresh", op: "refreshSession", allow: sessionSelfOrAdmin, serve: (*Server).refreshSession},
 	{method: "POST", path: "/sessions/{ses_id}/revoke", op: "revokeSession", allow: sessionOwnerOrAdmin, serve: (*Server).revokeSession},
 }
 
 // ----- policies
+
+// sessionSelfOrAdmin is refreshSession's policy: a session refreshes
+// itself (its token holder), never another session of its user (which
+// would hand an unverified session the MFA time of a verified one), or a
+// platform admin refreshes any.
+var sessionSelfOrAdmin = policy{who: "the session itself (its own token), or platform admin", allow: func(s *Server, q *request) error {
+	if q.caller.admin {
+		return nil
+	}
+	if q.caller.Kind != identity.KindSession {
+		return errSessionOnly
+	}
+	id, err := pathID(q, "ses_id", "ses")
+	if err != nil {
+		return err
+	}
+	if id != q.caller.Session.ID {
+		return identity.ErrSessionNotFound
+	}
+	return nil
+}}
 
 // signupWindow is how long after its creation a user that never had a
 // credential may be given its first one by anyone (sign-up, A2). The two

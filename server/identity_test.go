@@ -945,8 +945,11 @@ func TestIdentitySessions(t *testing.T) {
 
 		// An admin refreshes and revokes a user's session; a revoked
 		// session cannot be refreshed; revoking it again returns it.
-		a.want(a.call("POST", "/v1/sessions/"+byAdmin.Session.ID+"/refresh", st.Token, map[string]any{"ttl_seconds": 60}),
+		a.want(a.call("POST", "/v1/sessions/"+byAdmin.Session.ID+"/refresh", root, map[string]any{"ttl_seconds": 60}),
 			http.StatusBadRequest, "invalid_format.body")
+		// A session refreshes itself only, never another session of its
+		// user (which might carry an MFA verification it lacks).
+		a.want(a.call("POST", "/v1/sessions/"+byAdmin.Session.ID+"/refresh", st.Token, nil), http.StatusNotFound, "not_found")
 		r = a.call("POST", "/v1/sessions/"+byAdmin.Session.ID+"/refresh", root, nil)
 		a.want(r, http.StatusCreated)
 		var refreshed idSessionToken
@@ -954,7 +957,7 @@ func TestIdentitySessions(t *testing.T) {
 		if refreshed.Session.ID == byAdmin.Session.ID || refreshed.Session.UserID != u.ID {
 			t.Fatalf("refreshed %s", r.body)
 		}
-		a.want(a.call("POST", "/v1/sessions/"+byAdmin.Session.ID+"/refresh", st.Token, nil), http.StatusUnauthorized, "unauthorized.session_expired")
+		a.want(a.call("POST", "/v1/sessions/"+byAdmin.Session.ID+"/refresh", root, nil), http.StatusUnauthorized, "unauthorized.session_expired")
 		r = a.call("POST", "/v1/sessions/"+refreshed.Session.ID+"/revoke", root, nil)
 		a.want(r, http.StatusOK)
 		var first idSession

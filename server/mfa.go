@@ -68,20 +68,25 @@ var mfaFactorOwnerOrAdmin = ownerOrAdmin(identity.ErrFactorNotFound, mfaFactorOw
 func mfaStepUpPolicy(inner policy) policy {
 	p := inner
 	p.who = inner.who + "; while the user's MFA policy is in force and they have an active factor, a session verified with MFA"
+	p.optional = inner.optional
 	p.allow = func(s *Server, q *request) error {
-		if err := inner.allow(s, q); err != nil || q.caller.admin {
-			return err
+		if err := inner.allow(s, q); err != nil || q.caller.admin || q.caller.Kind != identity.KindSession {
+			return err // an anonymous caller here is sign-up's: a brand-new user has no policy
 		}
 		return s.mfaStepUp(q, q.caller.UserID, true)
 	}
 	return p
 }
 
-// mfaStepUp refuses (errMFAStepUp) a session that has not passed MFA
-// while the user's MFA policy is in force (and, with needFactor, the user
+// stepUpWindow is how recent a session's MFA verification must be for a
+// change that needs one: a session verified once is not verified forever.
+const stepUpWindow = 15 * time.Minute
+
+// mfaStepUp refuses (errMFAStepUp) a session that has not passed MFA (in
+// the last stepUpWindow) while the user's MFA policy is in force (and, with needFactor, the user
 // has an active factor to pass it with).
 func (s *Server) mfaStepUp(q *request, user tuples.UUID, needFactor bool) error {
-	if q.caller.Session.MFAVerifiedAt != nil {
+	if at := q.caller.Session.MFAVerifiedAt; at != nil && time.Since(*at) < stepUpWindow {
 		return nil
 	}
 	p, err := s.ids.GetPolicy(q.Context(), user)

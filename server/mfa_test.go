@@ -671,3 +671,40 @@ func TestMFAWebAuthn(t *testing.T) {
 		}
 	})
 }
+
+// While a user's MFA policy is in force, a session that has not passed MFA
+// cannot make what outlives it or locks the owner out: a PAT, a credential
+// added, rotated, suspended or revoked, the account closed. Once it passes
+// MFA it may. (A review found a password-only session minting a permanent
+// PAT under an in-force policy.)
+func TestMFAStepUpOnIdentityChanges(t *testing.T) {
+	stores(t, func(t *testing.T, newAPI func(*testing.T, string) *api) {
+		a := newAPI(t, "")
+		root := a.admin()
+		alice, cred, _, _, ses := mfPasswordUser(a, "alice")
+		_, secret, at := mfEnrollTOTP(a, ses, alice)
+		a.want(a.call("PUT", "/v1/users/"+mfUsr(alice)+"/mfa-policy", root, map[string]any{"required": true}), http.StatusOK)
+
+		credPath := "/v1/credentials/" + tuples.FormatID("cred", cred)
+		refused := []struct {
+			method, path string
+			body         any
+		}{
+			{"POST", "/v1/users/" + mfUsr(alice) + "/pats", map[string]any{"name": "x", "scope": []string{"orgs:read"}}},
+			{"POST", "/v1/credentials", map[string]any{"usr_id": mfUsr(alice), "type": "oidc", "identifier": "alice-oidc@example.com",
+				"oidc_issuer": "https://idp.example", "oidc_subject": "alice"}},
+			{"POST", credPath + "/rotate", map[string]any{"password": "another long password"}},
+			{"POST", credPath + "/suspend", nil},
+			{"POST", credPath + "/revoke", nil},
+			{"POST", "/v1/users/" + mfUsr(alice) + "/revoke", nil},
+		}
+		for _, c := range refused {
+			a.want(a.call(c.method, c.path, ses, c.body), http.StatusForbidden, "forbidden.mfa_required")
+		}
+		// An admin is not asked; the session, once verified, may.
+		a.want(a.call("POST", "/v1/users/"+mfUsr(alice)+"/mfa/verify", ses,
+			map[string]string{"type": "totp", "code": mfTOTP(t, secret, at.Add(30*time.Second))}), http.StatusOK)
+		a.want(a.call("POST", "/v1/users/"+mfUsr(alice)+"/pats", ses, map[string]any{"name": "x", "scope": []string{"orgs:read"}}), http.StatusCreated)
+		a.want(a.call("POST", credPath+"/suspend", ses, nil), http.StatusOK)
+	})
+}

@@ -2,6 +2,7 @@ package server
 
 import (
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/flametrench/server/identity"
@@ -12,11 +13,21 @@ import (
 // every one is gated to the token's owner or a platform admin; a PAT
 // cannot manage PATs (ownerOrAdmin takes sessions only).
 var patRoutes = []route{
-	{method: "POST", path: "/users/{usr_id}/pats", op: "createPat", allow: selfOrAdmin("usr_id"), serve: (*Server).createPat},
+	{method: "POST", path: "/users/{usr_id}/pats", op: "createPat", allow: mfaStepUpPolicy(withWho(selfOrAdmin("usr_id"),
+		"the user themselves (a session), or platform admin; the scopes `tuples:write`, `tuples:read`, `check` and `shares:read` only a platform admin may grant")), serve: (*Server).createPat},
 	{method: "GET", path: "/users/{usr_id}/pats", op: "listPatsForUser", allow: selfOrAdmin("usr_id"), serve: (*Server).listPats},
 	{method: "GET", path: "/pats/{pat_id}", op: "getPat", allow: patOwnerOrAdmin, serve: (*Server).getPat},
 	{method: "POST", path: "/pats/{pat_id}/revoke", op: "revokePat", allow: patOwnerOrAdmin, serve: (*Server).revokePat},
 }
+
+// privilegedScopes reach beyond what their user may see or do: writing
+// any tuple, reading any subject's or object's tuples, checking for anyone,
+// listing anyone's shares. They are for backends, granted by a platform
+// admin; a user's own PATs take the other scopes (orgs:*, shares:write),
+// which act with the user's own rights.
+var privilegedScopes = []string{scopeWrite, scopeRead, scopeCheck, scopeSharesRead}
+
+var errPrivilegedScope = &tuples.Error{Kind: tuples.Forbidden, Code: "forbidden.scope", Msg: "a scope only a platform admin may grant"}
 
 // patOwnerOrAdmin: the PAT's user (a session) or a platform admin; anyone
 // else is told the PAT does not exist.
@@ -76,6 +87,13 @@ func (s *Server) createPat(q *request) (int, any, error) {
 	}
 	if err := required(field("name", b.Name), field("scope", b.Scope)); err != nil {
 		return 0, nil, err
+	}
+	if !q.caller.admin {
+		for _, sc := range *b.Scope {
+			if slices.Contains(privilegedScopes, sc) {
+				return 0, nil, errPrivilegedScope.With("only a platform admin may grant the scope %s", tuples.Truncate(sc))
+			}
+		}
 	}
 	in := identity.NewPAT{UserID: user, Name: *b.Name, Scope: *b.Scope}
 	if b.ExpiresAt.value != nil {

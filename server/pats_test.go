@@ -52,7 +52,15 @@ func TestPATRoutes(t *testing.T) {
 
 		// Create: the row, and the token once.
 		exp := time.Now().Add(time.Hour).UTC().Truncate(time.Second)
-		p, token := mfCreatePat(a, ses, alice, map[string]any{"name": "ci", "scope": []string{"tuples:write"}, "expires_at": exp.Format(time.RFC3339)})
+		// The tuple scopes, and listing anyone's shares, reach beyond the
+		// user's own rights: only a platform admin grants them.
+		for _, sc := range []string{"tuples:write", "tuples:read", "check", "shares:read"} {
+			a.want(a.call("POST", "/v1/users/"+mfUsr(alice)+"/pats", ses, map[string]any{"name": "x", "scope": []string{"orgs:read", sc}}),
+				http.StatusForbidden, "forbidden.scope")
+		}
+		carol, carolSes := a.user("carol")
+		mfCreatePat(a, carolSes, carol, map[string]any{"name": "mine", "scope": []string{"orgs:read", "orgs:write", "shares:write"}})
+		p, token := mfCreatePat(a, root, alice, map[string]any{"name": "ci", "scope": []string{"tuples:write"}, "expires_at": exp.Format(time.RFC3339)})
 		id := p["id"].(string)
 		if !mfPatToken.MatchString(token) || !strings.HasPrefix(token, id+"_") || p["usr_id"] != mfUsr(alice) || p["name"] != "ci" ||
 			p["status"] != "active" || p["last_used_at"] != nil || p["revoked_at"] != nil || !mfTime(t, "expires_at", p["expires_at"]).Equal(exp) {
