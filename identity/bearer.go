@@ -61,13 +61,28 @@ func BearerToken(header string) (token string, ok bool) {
 func (s *Service) Resolve(ctx context.Context, token, address string) (Principal, error) {
 	switch Classify(token) {
 	case KindPAT:
-		at, err := s.limit.Begin("", addressKey(address))
+		addr := addressKey(address)
+		at, err := s.limit.Begin("", addr) // a locked-out address stops here
 		if err != nil {
 			return Principal{}, err
 		}
-		p, err := s.VerifyPAT(ctx, token)
-		if errors.Is(err, ErrInvalidToken) {
-			at.Fail(false)
+		// An Argon2id run is charged to the address before it starts, so
+		// concurrent made-up PATs from one address cannot all pass the
+		// lock-out check first; a PAT that proves itself gets the charge
+		// back. A cached PAT runs none and is charged nothing.
+		var hashing Attempt
+		p, err := s.verifyPAT(ctx, token, func() error {
+			h, err := s.limit.Begin(addr)
+			if err == nil {
+				hashing, at = h, Attempt{}
+			}
+			return err
+		})
+		switch {
+		case err == nil:
+			hashing.Refund()
+		case errors.Is(err, ErrInvalidToken):
+			at.Fail(false) // no-op when the hash's charge stands for it
 		}
 		if err != nil {
 			return Principal{}, err

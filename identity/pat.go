@@ -173,6 +173,14 @@ func ParsePAT(token string) (UUID, string, bool) {
 // bounded cache by its SHA-256, which skips the Argon2id step but not the
 // row checks, so revocation and expiry apply at once.
 func (s *Service) VerifyPAT(ctx context.Context, token string) (PAT, error) {
+	return s.verifyPAT(ctx, token, nil)
+}
+
+// verifyPAT is VerifyPAT with beforeHash, when not nil, called before each
+// Argon2id run it would make (a cache miss, or the dummy for a missing
+// row); its error is returned instead of running it. Resolve charges the
+// client's address there, before the work.
+func (s *Service) verifyPAT(ctx context.Context, token string, beforeHash func() error) (PAT, error) {
 	id, secret, ok := ParsePAT(token)
 	if !ok {
 		return PAT{}, ErrTokenFormat
@@ -194,6 +202,11 @@ func (s *Service) VerifyPAT(ctx context.Context, token string) (PAT, error) {
 		return err
 	})
 	if isNotFound(err) {
+		if beforeHash != nil {
+			if err := beforeHash(); err != nil {
+				return PAT{}, err
+			}
+		}
 		if err := s.hasher.DummyVerify(ctx); err != nil {
 			return PAT{}, err
 		}
@@ -217,6 +230,11 @@ func (s *Service) VerifyPAT(ctx context.Context, token string) (PAT, error) {
 		v, err, _ := s.patVerify.Do(string(key[:])+p.SecretHash, func() (any, error) {
 			if s.pats.has(key, p) { // a flight that just ended verified it
 				return true, nil
+			}
+			if beforeHash != nil {
+				if err := beforeHash(); err != nil {
+					return false, err
+				}
 			}
 			ok, err := s.hasher.Verify(context.WithoutCancel(ctx), p.SecretHash, secret)
 			if ok && err == nil {

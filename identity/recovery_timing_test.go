@@ -151,3 +151,52 @@ func TestPATFirstUsesShareOneVerification(t *testing.T) {
 		t.Errorf("%d concurrent first uses ran %v Argon2id verifications, want 1", callers, n)
 	}
 }
+
+// Made-up PATs sent at once from one address cannot all run Argon2id: the
+// address is charged before each run, so after the free budget the rest
+// are throttled before any work (a review saw 40 of 40 hashed).
+func TestBogusPATsFromOneAddressAreThrottledBeforeHashing(t *testing.T) {
+	ctx := context.Background()
+	reg := prometheus.NewRegistry()
+	svc := identity.NewService(memory.New(tuplesmemory.New()), identity.Config{Hasher: password.NewPool(password.PoolConfig{Registerer: reg})})
+	const callers = 40
+	errs := make(chan error, callers)
+	start := make(chan struct{})
+	for range callers {
+		go func() {
+			<-start
+			token := tuples.FormatID("pat", tuples.NewUUID()) + "_" + strings.Repeat("s", 43)
+			_, err := svc.Resolve(ctx, token, "203.0.113.9")
+			errs <- err
+		}()
+	}
+	close(start)
+	limited := 0
+	for range callers {
+		err := <-errs
+		switch {
+		case errors.Is(err, identity.ErrRateLimited):
+			limited++
+		case !errors.Is(err, identity.ErrInvalidToken):
+			t.Fatalf("a made-up PAT: %v", err)
+		}
+	}
+	if n := argonRuns(t, reg); n > 6 || limited < callers-6 {
+		t.Errorf("%d concurrent made-up PATs ran %v Argon2id computations (%d throttled), want at most 6", callers, n, limited)
+	}
+	// A real PAT from a fresh address still works, and costs its address
+	// nothing once proven.
+	u, err := svc.CreateUser(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, token, err := svc.CreatePAT(ctx, identity.NewPAT{UserID: u.ID, Name: "ci", Scope: []string{"check"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 10 {
+		if _, err := svc.Resolve(ctx, token, "198.51.100.7"); err != nil {
+			t.Fatalf("a real PAT: %v", err)
+		}
+	}
+}
