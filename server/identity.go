@@ -144,7 +144,7 @@ var credentialCreator = policy{
 // brandNewUser reports whether anyone may give the user its first
 // credential: it exists, was created less than signupWindow ago, is not an
 // admin, never had a credential of any status, and holds no organization
-// membership. The last matters because an invitation accepted without an
+// membership or tuple. The last two matter because an invitation accepted without an
 // account mints a user (tenancy): its id is visible to the org's members,
 // who must not be able to claim it. A missing user is false, not an error.
 func (s *Server) brandNewUser(q *request, id tuples.UUID) (bool, error) {
@@ -163,10 +163,13 @@ func (s *Server) brandNewUser(q *request, id tuples.UUID) (bool, error) {
 		return false, err
 	}
 	orgs, err := s.orgs.ListOrgsOf(ctx, id, "", 1)
-	if err != nil {
+	if err != nil || len(orgs.Items) > 0 {
 		return false, err
 	}
-	return len(orgs.Items) == 0, nil
+	// Nor a user someone has granted anything (an admin provisioning a
+	// user and its grants): its id is in tuples others may list.
+	grants, err := s.tuples.ListBySubject(ctx, tuples.Ref{Type: "usr", ID: id}, "", 1)
+	return err == nil && len(grants.Tuples) == 0, err
 }
 
 // credentialOwnerOrAdmin: the credential's user (a session), or a platform

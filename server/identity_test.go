@@ -1137,6 +1137,16 @@ func TestIdentityBrandNewWindow(t *testing.T) {
 		}
 		a.want(claim(adminID, ""), http.StatusNotFound, "not_found")
 
+		// Granted something: an admin provisioned the user and a grant
+		// (its id is in tuples others may list).
+		provisioned, err := a.ids.CreateUser(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a.want(a.call("POST", "/v1/tuples", serviceKey, map[string]string{"subject_type": "usr", "subject_id": provisioned.ID.String(),
+			"relation": "editor", "object_type": "doc", "object_id": tuples.NewUUID().String()}), http.StatusCreated)
+		a.want(claim(provisioned.ID, ""), http.StatusNotFound, "not_found")
+
 		// In an organization: an org's creator, and a user minted by an
 		// invitation accepted without an account.
 		founder, err := a.ids.CreateUser(ctx, nil)

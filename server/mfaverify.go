@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/flametrench/server/identity"
+	"github.com/flametrench/server/identity/webauthn"
 	"github.com/flametrench/server/tuples"
 )
 
@@ -229,10 +230,14 @@ func (s *Server) createMfaChallenge(q *request) (int, any, error) {
 	trusted := !ses.IsZero() || q.caller.admin
 	c, err := s.ids.NewWebAuthnChallenge(q.Context(), user, rp)
 	if err != nil {
-		if !trusted && tuples.KindOf(err) != tuples.Invalid {
-			return 0, nil, identity.ErrInvalidTicket
+		if trusted || tuples.KindOf(err) == tuples.Invalid {
+			return 0, nil, err
 		}
-		return 0, nil, err
+		// A caller with only a ticket gets the same answer whether or not
+		// the user exists and is active: a challenge, never stored, that no
+		// assertion can answer (the ticket fails at verifyMfa either way).
+		c = identity.Challenge{ID: tuples.NewUUID(), Bytes: webauthn.NewChallenge(), RPID: rp,
+			ExpiresAt: time.Now().Add(identity.ChallengeTTL).UTC().Truncate(time.Microsecond)}
 	}
 	v := mfaChallengeView{ChallengeID: c.ID.String(), ChallengeB64u: base64.RawURLEncoding.EncodeToString(c.Bytes),
 		TimeoutMS: mfaWebAuthnTimeout, ExpiresAt: c.ExpiresAt}
