@@ -28,9 +28,9 @@ import (
 )
 
 const serveDescription = `
-Serves Flametrench over HTTP on --addr: /healthz, /readyz, /metrics and the
-REST API under /v1 (docs/API.md; the tuple and check operations so far,
-Connect later). SIGINT or SIGTERM stops the server gracefully: requests in
+Serves Flametrench over HTTP on --addr: /healthz, /readyz, /metrics,
+/openapi.json and the REST API under /v1 (every operation of the spec and our
+extensions, with who may call each, in docs/API.md; Connect later). SIGINT or SIGTERM stops the server gracefully: requests in
 flight get up to 10 seconds to finish. FLAMETRENCH_SERVICE_KEY (environment
 only) is a bearer token that is a platform admin.
 
@@ -61,7 +61,7 @@ func runServe(ctx context.Context, sio stdio, args []string) int {
 	poll := fs.Duration("changelog-poll-interval", 100*time.Millisecond, "how often a replica reads the changelog when nothing wakes it sooner: the most it lags without NOTIFY (PostgreSQL only)")
 	retention := fs.Duration("changelog-retention", 24*time.Hour, "how long changelog rows are kept; a replica further behind reloads (PostgreSQL only)")
 	oidcPath := fs.String("oidc-providers", "", "identity providers OIDC sign-in trusts, a YAML or JSON `FILE` (providers: [{issuer, audiences, jwks_url?}]); none: OIDC sign-in off")
-	signup := fs.Bool("signup", true, "let anyone without a token sign up: create a user, give a new user its first credential, accept an invitation as a new user; false: only a platform admin creates users")
+	signup := fs.Bool("signup", true, "let anyone without a token sign up: create a user and give a new user its first credential; false: only a platform admin creates users")
 	origin := fs.String("webauthn-origin", "", "the exact `ORIGIN` (https://app.example.com) WebAuthn client data must name, for passkey sign-in and WebAuthn factors; empty: those are refused")
 	anonRate := fs.Float64("anonymous-rate", 10, "requests a second one client address may make without a token (sign-up, sign-in, share verification), on average; 0: no bound")
 	anonBurst := fs.Int("anonymous-burst", 50, "requests one client address may make at once without a token")
