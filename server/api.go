@@ -246,3 +246,22 @@ func (s *Server) atLeast(q *request) (uint64, error) {
 	t, err := tuples.ParseToken(h, s.epoch())
 	return t.Revision, err
 }
+
+// transition serves a bodiless POST on the resource the path parameter
+// param names (an id of type typ): op is the domain's transition (suspend,
+// reinstate, revoke…), view its answer's wire form. A body other than
+// empty or {} is refused.
+func transition[T, V any](q *request, param, typ string, op func(context.Context, tuples.UUID) (T, error), view func(T) V) (int, any, error) {
+	id, err := pathID(q, param, typ)
+	if err != nil {
+		return 0, nil, err
+	}
+	if err := q.decode(&struct{}{}, true); err != nil {
+		return 0, nil, err
+	}
+	v, err := op(q.Context(), id)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, view(v), nil
+}

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -422,31 +421,15 @@ func (s *Server) updateUser(q *request) (int, any, error) {
 }
 
 func (s *Server) suspendUser(q *request) (int, any, error) {
-	return s.transitionUser(q, s.ids.SuspendUser)
+	return transition(q, "usr_id", "usr", s.ids.SuspendUser, viewUser)
 }
 
 func (s *Server) reinstateUser(q *request) (int, any, error) {
-	return s.transitionUser(q, s.ids.ReinstateUser)
+	return transition(q, "usr_id", "usr", s.ids.ReinstateUser, viewUser)
 }
 
 func (s *Server) revokeUser(q *request) (int, any, error) {
-	return s.transitionUser(q, s.ids.RevokeUser)
-}
-
-// transitionUser runs a bodiless user transition on the path's user.
-func (s *Server) transitionUser(q *request, op func(ctx context.Context, id tuples.UUID) (identity.User, error)) (int, any, error) {
-	id, err := pathID(q, "usr_id", "usr")
-	if err != nil {
-		return 0, nil, err
-	}
-	if err := q.decode(&struct{}{}, true); err != nil {
-		return 0, nil, err
-	}
-	u, err := op(q.Context(), id)
-	if err != nil {
-		return 0, nil, err
-	}
-	return http.StatusOK, viewUser(u), nil
+	return transition(q, "usr_id", "usr", s.ids.RevokeUser, viewUser)
 }
 
 func (s *Server) listUserSessions(q *request) (int, any, error) {
@@ -792,31 +775,15 @@ func (s *Server) rotateCredential(q *request) (int, any, error) {
 }
 
 func (s *Server) suspendCredential(q *request) (int, any, error) {
-	return s.transitionCredential(q, s.ids.SuspendCredential)
+	return transition(q, "cred_id", "cred", s.ids.SuspendCredential, viewCredential)
 }
 
 func (s *Server) reinstateCredential(q *request) (int, any, error) {
-	return s.transitionCredential(q, s.ids.ReinstateCredential)
+	return transition(q, "cred_id", "cred", s.ids.ReinstateCredential, viewCredential)
 }
 
 func (s *Server) revokeCredential(q *request) (int, any, error) {
-	return s.transitionCredential(q, s.ids.RevokeCredential)
-}
-
-// transitionCredential runs a bodiless credential transition.
-func (s *Server) transitionCredential(q *request, op func(ctx context.Context, id tuples.UUID) (identity.Credential, error)) (int, any, error) {
-	id, err := pathID(q, "cred_id", "cred")
-	if err != nil {
-		return 0, nil, err
-	}
-	if err := q.decode(&struct{}{}, true); err != nil {
-		return 0, nil, err
-	}
-	c, err := op(q.Context(), id)
-	if err != nil {
-		return 0, nil, err
-	}
-	return http.StatusOK, viewCredential(c), nil
+	return transition(q, "cred_id", "cred", s.ids.RevokeCredential, viewCredential)
 }
 
 // ----- sessions

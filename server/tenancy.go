@@ -652,30 +652,15 @@ func (s *Server) updateOrg(q *request) (int, any, error) {
 }
 
 func (s *Server) suspendOrg(q *request) (int, any, error) {
-	return s.transitionOrg(q, s.orgs.SuspendOrg)
+	return transition(q, "org_id", "org", s.orgs.SuspendOrg, viewOrg)
 }
 
 func (s *Server) reinstateOrg(q *request) (int, any, error) {
-	return s.transitionOrg(q, s.orgs.ReinstateOrg)
+	return transition(q, "org_id", "org", s.orgs.ReinstateOrg, viewOrg)
 }
 
 func (s *Server) revokeOrg(q *request) (int, any, error) {
-	return s.transitionOrg(q, s.orgs.RevokeOrg)
-}
-
-func (s *Server) transitionOrg(q *request, to func(context.Context, tuples.UUID) (tenancy.Org, error)) (int, any, error) {
-	id, err := pathID(q, "org_id", "org")
-	if err != nil {
-		return 0, nil, err
-	}
-	if err := orgNoBody(q); err != nil {
-		return 0, nil, err
-	}
-	o, err := to(q.Context(), id)
-	if err != nil {
-		return 0, nil, err
-	}
-	return http.StatusOK, viewOrg(o), nil
+	return transition(q, "org_id", "org", s.orgs.RevokeOrg, viewOrg)
 }
 
 // orgTransferBody is transferOwnership's request.
@@ -870,26 +855,11 @@ func (s *Server) changeRole(q *request) (int, any, error) {
 }
 
 func (s *Server) suspendMembership(q *request) (int, any, error) {
-	return s.transitionMembership(q, s.orgs.SuspendMembership)
+	return transition(q, "mem_id", "mem", s.orgs.SuspendMembership, viewMembership)
 }
 
 func (s *Server) reinstateMembership(q *request) (int, any, error) {
-	return s.transitionMembership(q, s.orgs.ReinstateMembership)
-}
-
-func (s *Server) transitionMembership(q *request, to func(context.Context, tuples.UUID) (tenancy.Membership, error)) (int, any, error) {
-	id, err := pathID(q, "mem_id", "mem")
-	if err != nil {
-		return 0, nil, err
-	}
-	if err := orgNoBody(q); err != nil {
-		return 0, nil, err
-	}
-	m, err := to(q.Context(), id)
-	if err != nil {
-		return 0, nil, err
-	}
-	return http.StatusOK, viewMembership(m), nil
+	return transition(q, "mem_id", "mem", s.orgs.ReinstateMembership, viewMembership)
 }
 
 // memberLeaveBody is selfLeave's optional request: the user to hand
