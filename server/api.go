@@ -247,17 +247,32 @@ func (s *Server) atLeast(q *request) (uint64, error) {
 	return t.Revision, err
 }
 
+// noBody refuses a body other than empty or {} on an operation that
+// takes none.
+func (q *request) noBody() error { return q.decode(&struct{}{}, true) }
+
+// fetch serves a GET of the resource the path parameter param names (an id
+// of type typ): get reads it, view is its wire form.
+func fetch[T, V any](q *request, param, typ string, get func(context.Context, tuples.UUID) (T, error), view func(T) V) (int, any, error) {
+	return byID(q, param, typ, false, get, view)
+}
+
 // transition serves a bodiless POST on the resource the path parameter
-// param names (an id of type typ): op is the domain's transition (suspend,
-// reinstate, revoke…), view its answer's wire form. A body other than
-// empty or {} is refused.
+// names: op is the domain's transition (suspend, reinstate, revoke…),
+// view its answer's wire form.
 func transition[T, V any](q *request, param, typ string, op func(context.Context, tuples.UUID) (T, error), view func(T) V) (int, any, error) {
+	return byID(q, param, typ, true, op, view)
+}
+
+func byID[T, V any](q *request, param, typ string, bodiless bool, op func(context.Context, tuples.UUID) (T, error), view func(T) V) (int, any, error) {
 	id, err := pathID(q, param, typ)
 	if err != nil {
 		return 0, nil, err
 	}
-	if err := q.decode(&struct{}{}, true); err != nil {
-		return 0, nil, err
+	if bodiless {
+		if err := q.noBody(); err != nil {
+			return 0, nil, err
+		}
 	}
 	v, err := op(q.Context(), id)
 	if err != nil {

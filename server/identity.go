@@ -391,15 +391,7 @@ func (s *Server) listUsers(q *request) (int, any, error) {
 }
 
 func (s *Server) getUser(q *request) (int, any, error) {
-	id, err := pathID(q, "usr_id", "usr")
-	if err != nil {
-		return 0, nil, err
-	}
-	u, err := s.ids.GetUser(q.Context(), id)
-	if err != nil {
-		return 0, nil, err
-	}
-	return http.StatusOK, viewUser(u), nil
+	return fetch(q, "usr_id", "usr", s.ids.GetUser, viewUser)
 }
 
 // updateUser applies a partial update (ADR 0014): an absent display_name
@@ -736,15 +728,7 @@ func (s *Server) createSignInChallenge(q *request) (int, any, error) {
 }
 
 func (s *Server) getCredential(q *request) (int, any, error) {
-	id, err := pathID(q, "cred_id", "cred")
-	if err != nil {
-		return 0, nil, err
-	}
-	c, err := s.ids.GetCredential(q.Context(), id)
-	if err != nil {
-		return 0, nil, err
-	}
-	return http.StatusOK, viewCredential(c), nil
+	return fetch(q, "cred_id", "cred", s.ids.GetCredential, viewCredential)
 }
 
 // rotateCredential replaces a credential by revoke-and-re-add (CRED-5):
@@ -844,15 +828,7 @@ func (s *Server) createSession(q *request) (int, any, error) {
 }
 
 func (s *Server) getSession(q *request) (int, any, error) {
-	id, err := pathID(q, "ses_id", "ses")
-	if err != nil {
-		return 0, nil, err
-	}
-	ses, err := s.ids.GetSession(q.Context(), id)
-	if err != nil {
-		return 0, nil, err
-	}
-	return http.StatusOK, viewSession(ses), nil
+	return fetch(q, "ses_id", "ses", s.ids.GetSession, viewSession)
 }
 
 // refreshSession rotates a session (SES-4): a new id and token, the old
@@ -862,7 +838,7 @@ func (s *Server) refreshSession(q *request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	if err := q.decode(&struct{}{}, true); err != nil {
+	if err := q.noBody(); err != nil {
 		return 0, nil, err
 	}
 	ses, token, err := s.ids.RefreshSession(q.Context(), id)
@@ -875,16 +851,5 @@ func (s *Server) refreshSession(q *request) (int, any, error) {
 // revokeSession ends a session; revoking an ended one returns it as it is
 // (A51).
 func (s *Server) revokeSession(q *request) (int, any, error) {
-	id, err := pathID(q, "ses_id", "ses")
-	if err != nil {
-		return 0, nil, err
-	}
-	if err := q.decode(&struct{}{}, true); err != nil {
-		return 0, nil, err
-	}
-	ses, err := s.ids.RevokeSession(q.Context(), id)
-	if err != nil {
-		return 0, nil, err
-	}
-	return http.StatusOK, viewSession(ses), nil
+	return transition(q, "ses_id", "ses", s.ids.RevokeSession, viewSession)
 }

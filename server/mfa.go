@@ -421,18 +421,7 @@ func (s *Server) confirmMfaFactor(q *request) (int, any, error) {
 }
 
 func (s *Server) revokeMfaFactor(q *request) (int, any, error) {
-	id, err := pathID(q, "mfa_id", "mfa")
-	if err != nil {
-		return 0, nil, err
-	}
-	if err := q.decode(&struct{}{}, true); err != nil {
-		return 0, nil, err
-	}
-	f, err := s.ids.RevokeFactor(q.Context(), id)
-	if err != nil {
-		return 0, nil, err
-	}
-	return http.StatusOK, viewMfaFactor(f), nil
+	return transition(q, "mfa_id", "mfa", s.ids.RevokeFactor, viewMfaFactor)
 }
 
 // ----- the MFA policy

@@ -127,28 +127,9 @@ func (s *Server) listPats(q *request) (int, any, error) {
 }
 
 func (s *Server) getPat(q *request) (int, any, error) {
-	id, err := pathID(q, "pat_id", "pat")
-	if err != nil {
-		return 0, nil, err
-	}
-	p, err := s.ids.GetPAT(q.Context(), id)
-	if err != nil {
-		return 0, nil, err
-	}
-	return http.StatusOK, viewPat(p), nil
+	return fetch(q, "pat_id", "pat", s.ids.GetPAT, viewPat)
 }
 
 func (s *Server) revokePat(q *request) (int, any, error) {
-	id, err := pathID(q, "pat_id", "pat")
-	if err != nil {
-		return 0, nil, err
-	}
-	if err := q.decode(&struct{}{}, true); err != nil {
-		return 0, nil, err
-	}
-	p, err := s.ids.RevokePAT(q.Context(), id)
-	if err != nil {
-		return 0, nil, err
-	}
-	return http.StatusOK, viewPat(p), nil
+	return transition(q, "pat_id", "pat", s.ids.RevokePAT, viewPat)
 }

@@ -193,15 +193,7 @@ func (s *Server) createShare(q *request) (int, any, error) {
 }
 
 func (s *Server) getShare(q *request) (int, any, error) {
-	id, err := pathID(q, "shr_id", "shr")
-	if err != nil {
-		return 0, nil, err
-	}
-	sh, err := s.ids.GetShare(q.Context(), id)
-	if err != nil {
-		return 0, nil, err
-	}
-	return http.StatusOK, viewShare(sh), nil
+	return fetch(q, "shr_id", "shr", s.ids.GetShare, viewShare)
 }
 
 func (s *Server) listShares(q *request) (int, any, error) {
@@ -222,18 +214,7 @@ func (s *Server) listShares(q *request) (int, any, error) {
 }
 
 func (s *Server) revokeShare(q *request) (int, any, error) {
-	id, err := pathID(q, "shr_id", "shr")
-	if err != nil {
-		return 0, nil, err
-	}
-	if err := q.decode(&struct{}{}, true); err != nil {
-		return 0, nil, err
-	}
-	sh, err := s.ids.RevokeShare(q.Context(), id)
-	if err != nil {
-		return 0, nil, err
-	}
-	return http.StatusOK, viewShare(sh), nil
+	return transition(q, "shr_id", "shr", s.ids.RevokeShare, viewShare)
 }
 
 type shareVerifyBody struct {

@@ -572,10 +572,6 @@ func orgBodyRole(name string, s *string) (tenancy.Role, error) {
 	return r, nil
 }
 
-// orgNoBody refuses a body other than nothing or {} on an operation that
-// takes none.
-func orgNoBody(q *request) error { return q.decode(&struct{}{}, true) }
-
 // ----- organizations
 
 // orgCreateBody is createOrg's body: no body in the OpenAPI; we accept the
@@ -617,15 +613,7 @@ func (s *Server) createOrg(q *request) (int, any, error) {
 }
 
 func (s *Server) getOrg(q *request) (int, any, error) {
-	id, err := pathID(q, "org_id", "org")
-	if err != nil {
-		return 0, nil, err
-	}
-	o, err := s.orgs.GetOrg(q.Context(), id)
-	if err != nil {
-		return 0, nil, err
-	}
-	return http.StatusOK, viewOrg(o), nil
+	return fetch(q, "org_id", "org", s.orgs.GetOrg, viewOrg)
 }
 
 // orgUpdateBody is updateOrg's partial update: absent leaves a field,
@@ -907,7 +895,7 @@ func (s *Server) adminRemove(q *request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	if err := orgNoBody(q); err != nil {
+	if err := q.noBody(); err != nil {
 		return 0, nil, err
 	}
 	by, _ := q.caller.user()
@@ -1129,7 +1117,7 @@ func (s *Server) declineInvitation(q *request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	if err := orgNoBody(q); err != nil {
+	if err := q.noBody(); err != nil {
 		return 0, nil, err
 	}
 	var by tuples.UUID // a platform admin declines for nobody in particular
@@ -1148,7 +1136,7 @@ func (s *Server) revokeInvitation(q *request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	if err := orgNoBody(q); err != nil {
+	if err := q.noBody(); err != nil {
 		return 0, nil, err
 	}
 	by, _ := q.caller.user()
