@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -209,4 +210,18 @@ func checkQuery(q *request) error {
 		return errQuery.With("query parameters may not contain NUL")
 	}
 	return nil
+}
+
+// statusQuery reads a listing's status filter: "" (any) or one of valid,
+// else 400 invalid_format.status naming them.
+func statusQuery[S ~string](q *request, valid ...S) (S, error) {
+	st := S(q.URL.Query().Get("status"))
+	if st == "" || slices.Contains(valid, st) {
+		return st, nil
+	}
+	names := make([]string, len(valid))
+	for i, v := range valid {
+		names[i] = string(v)
+	}
+	return "", &tuples.Error{Kind: tuples.Invalid, Code: "invalid_format.status", Msg: "status must be one of " + strings.Join(names, ", ")}
 }

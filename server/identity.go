@@ -383,7 +383,11 @@ func (s *Server) listUsers(q *request) (int, any, error) {
 		return 0, nil, err
 	}
 	v := q.URL.Query()
-	p, err := s.ids.ListUsers(q.Context(), identity.Status(v.Get("status")), v.Get("query"), cursor, limit)
+	status, err := statusQuery(q, identity.Active, identity.Suspended, identity.Revoked)
+	if err != nil {
+		return 0, nil, err
+	}
+	p, err := s.ids.ListUsers(q.Context(), status, v.Get("query"), cursor, limit)
 	if err != nil {
 		return 0, nil, err
 	}

@@ -457,7 +457,7 @@ func TestIdentityUsers(t *testing.T) {
 		if len(p.Data) != 1 || p.Data[0].ID != aliceID || p.Page.NextCursor != nil {
 			t.Fatalf("listUsers(query=ALICE@) = %s", r.body)
 		}
-		a.want(a.call("GET", "/v1/users?status=gone", root, nil), http.StatusBadRequest)
+		a.want(a.call("GET", "/v1/users?status=gone", root, nil), http.StatusBadRequest, "invalid_format.status")
 		a.want(a.call("GET", "/v1/users?limit=0x", root, nil), http.StatusBadRequest, "invalid_format.limit")
 		a.want(a.call("GET", "/v1/users?limit=500", root, nil), http.StatusBadRequest, "invalid_format.limit")
 		a.want(a.call("GET", "/v1/users?cursor=nope", root, nil), http.StatusBadRequest, "invalid_format.cursor")

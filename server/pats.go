@@ -119,7 +119,11 @@ func (s *Server) listPats(q *request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	p, err := s.ids.ListPATs(q.Context(), user, identity.PATStatus(q.URL.Query().Get("status")), cursor, limit)
+	status, err := statusQuery(q, identity.PATActive, identity.PATExpired, identity.PATRevoked)
+	if err != nil {
+		return 0, nil, err
+	}
+	p, err := s.ids.ListPATs(q.Context(), user, status, cursor, limit)
 	if err != nil {
 		return 0, nil, err
 	}

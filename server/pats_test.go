@@ -130,7 +130,7 @@ func TestPATRoutes(t *testing.T) {
 		if ids, _ := mfPatPage(a, ses, "?status=expired", alice); len(ids) != 0 {
 			t.Fatalf("expired = %v", ids)
 		}
-		a.want(a.call("GET", "/v1/users/"+mfUsr(alice)+"/pats?status=bogus", ses, nil), http.StatusBadRequest)
+		a.want(a.call("GET", "/v1/users/"+mfUsr(alice)+"/pats?status=bogus", ses, nil), http.StatusBadRequest, "invalid_format.status")
 		a.want(a.call("GET", "/v1/users/"+mfUsr(alice)+"/pats?limit=x", ses, nil), http.StatusBadRequest, "invalid_format.limit")
 		a.want(a.call("GET", "/v1/users/"+mfUsr(alice)+"/pats?cursor=nonsense", ses, nil), http.StatusBadRequest)
 

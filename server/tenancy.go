@@ -717,11 +717,9 @@ func (s *Server) listMembers(q *request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	status := tenancy.Status(q.URL.Query().Get("status"))
-	switch status {
-	case "", tenancy.Active, tenancy.Suspended, tenancy.Revoked:
-	default:
-		return 0, nil, &tuples.Error{Kind: tuples.Invalid, Code: "invalid_format.status", Msg: "status must be active, suspended or revoked"}
+	status, err := statusQuery(q, tenancy.Active, tenancy.Suspended, tenancy.Revoked)
+	if err != nil {
+		return 0, nil, err
 	}
 	cursor, limit, err := pageArgs(q)
 	if err != nil {
@@ -918,12 +916,10 @@ func (s *Server) listInvitations(q *request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	status := tenancy.InvitationStatus(q.URL.Query().Get("status"))
-	switch status {
-	case "", tenancy.InvitationPending, tenancy.InvitationAccepted, tenancy.InvitationDeclined, tenancy.InvitationRevoked, tenancy.InvitationExpired:
-	default:
-		return 0, nil, &tuples.Error{Kind: tuples.Invalid, Code: "invalid_format.status",
-			Msg: "status must be pending, accepted, declined, revoked or expired"}
+	status, err := statusQuery(q, tenancy.InvitationPending, tenancy.InvitationAccepted, tenancy.InvitationDeclined,
+		tenancy.InvitationRevoked, tenancy.InvitationExpired)
+	if err != nil {
+		return 0, nil, err
 	}
 	cursor, limit, err := pageArgs(q)
 	if err != nil {
