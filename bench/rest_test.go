@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -29,10 +30,12 @@ const restServiceKey = "bench-service-key-0123456789abcdef"
 // restWorld is a real server on a loopback port over the 10k SaaS graph,
 // with a PAT that may check.
 type restWorld struct {
-	w   *world
-	ids *identity.Service
-	url string
-	pat string
+	w    *world
+	ids  *identity.Service
+	url  string
+	addr string
+	pat  string
+	srv  *server.Server
 }
 
 func newRESTWorld(b *testing.B) *restWorld {
@@ -62,7 +65,7 @@ func newRESTWorld(b *testing.B) *restWorld {
 	if err != nil {
 		b.Fatal(err)
 	}
-	return &restWorld{w: w, ids: ids, url: "http://" + l.Addr().String(), pat: pat}
+	return &restWorld{w: w, ids: ids, url: "http://" + l.Addr().String(), addr: l.Addr().String(), pat: pat, srv: srv}
 }
 
 // checkBodies encodes a scenario's requests as REST check bodies.
@@ -87,13 +90,10 @@ type loadResult struct {
 	p50, p99 time.Duration
 }
 
-// load runs n requests from conc clients, each sending its next request when
-// the last is answered (a closed loop), and measures each request's latency
-// as the client sees it.
-func load(b *testing.B, n, conc int, do func(client *http.Client, i int) error) loadResult {
-	tr := &http.Transport{MaxIdleConns: conc, MaxIdleConnsPerHost: conc, MaxConnsPerHost: conc, IdleConnTimeout: time.Minute}
-	defer tr.CloseIdleConnections()
-	client := &http.Client{Transport: tr, Timeout: 10 * time.Second}
+// load runs n requests from conc workers, each sending its next request
+// when the last is answered (a closed loop), and measures each request's
+// latency as the client sees it. do sends request i from worker g.
+func load(b *testing.B, n, conc int, do func(g, i int) error) loadResult {
 	lat := make([][]time.Duration, conc)
 	var next atomic.Int64
 	var wg sync.WaitGroup
@@ -108,7 +108,7 @@ func load(b *testing.B, n, conc int, do func(client *http.Client, i int) error) 
 					return
 				}
 				t := time.Now()
-				if err := do(client, i); err != nil {
+				if err := do(g, i); err != nil {
 					b.Error(err)
 					return
 				}
@@ -124,6 +124,13 @@ func load(b *testing.B, n, conc int, do func(client *http.Client, i int) error) 
 		return loadResult{}
 	}
 	return loadResult{rate: float64(len(all)) / took.Seconds(), p50: all[len(all)*50/100], p99: all[len(all)*99/100]}
+}
+
+// newHTTPClient is a net/http client that keeps conc connections open.
+func newHTTPClient(b *testing.B, conc int) *http.Client {
+	tr := &http.Transport{MaxIdleConns: conc, MaxIdleConnsPerHost: conc, MaxConnsPerHost: conc, IdleConnTimeout: time.Minute}
+	b.Cleanup(tr.CloseIdleConnections)
+	return &http.Client{Transport: tr, Timeout: 10 * time.Second}
 }
 
 func (r loadResult) report(b *testing.B, unit string) {
@@ -148,11 +155,20 @@ func BenchmarkRESTCheck(b *testing.B) {
 		}
 	}
 	bodies := checkBodies(reqs)
+	verify := func(i, status int, body []byte) error {
+		var out struct {
+			Allowed bool `json:"allowed"`
+		}
+		if err := json.Unmarshal(body, &out); err != nil || status != http.StatusOK || !out.Allowed {
+			return fmt.Errorf("check %d: status %d, allowed %v, %v", i, status, out.Allowed, err)
+		}
+		return nil
+	}
 	for _, auth := range []struct{ name, token string }{{"pat", rw.pat}, {"service-key", restServiceKey}} {
 		for _, conc := range []int{1, 16, 64} {
-			b.Run(fmt.Sprintf("auth=%s/concurrency=%d", auth.name, conc), func(b *testing.B) {
-				n := max(b.N, conc)
-				res := load(b, n, conc, func(client *http.Client, i int) error {
+			b.Run(fmt.Sprintf("client=net-http/auth=%s/concurrency=%d", auth.name, conc), func(b *testing.B) {
+				client := newHTTPClient(b, conc)
+				res := load(b, max(b.N, conc), conc, func(_, i int) error {
 					req, _ := http.NewRequest("POST", rw.url+"/v1/tuples/check", bytes.NewReader(bodies[i%len(bodies)]))
 					req.Header.Set("Authorization", "Bearer "+auth.token)
 					req.Header.Set("Content-Type", "application/json")
@@ -160,15 +176,32 @@ func BenchmarkRESTCheck(b *testing.B) {
 					if err != nil {
 						return err
 					}
-					var out struct {
-						Allowed bool `json:"allowed"`
-					}
-					err = json.NewDecoder(resp.Body).Decode(&out)
+					body, err := io.ReadAll(resp.Body)
 					resp.Body.Close()
-					if err != nil || resp.StatusCode != http.StatusOK || !out.Allowed {
-						return fmt.Errorf("check %d: status %d, allowed %v, %v", i, resp.StatusCode, out.Allowed, err)
+					if err != nil {
+						return err
 					}
-					return nil
+					return verify(i, resp.StatusCode, body)
+				})
+				res.report(b, "checks")
+			})
+			b.Run(fmt.Sprintf("client=raw/auth=%s/concurrency=%d", auth.name, conc), func(b *testing.B) {
+				clients := make([]*rawClient, conc)
+				for g := range clients {
+					clients[g] = newRawClient(rw.addr)
+				}
+				defer func() {
+					for _, c := range clients {
+						c.close()
+					}
+				}()
+				header := "Authorization: Bearer " + auth.token + "\r\n"
+				res := load(b, max(b.N, conc), conc, func(g, i int) error {
+					status, body, err := clients[g].post("/v1/tuples/check", header, bodies[i%len(bodies)])
+					if err != nil {
+						return err
+					}
+					return verify(i, status, body)
 				})
 				res.report(b, "checks")
 			})
@@ -210,7 +243,8 @@ func BenchmarkRESTLogin(b *testing.B) {
 	for _, conc := range []int{1, 4, 16} {
 		b.Run(fmt.Sprintf("concurrency=%d", conc), func(b *testing.B) {
 			n := max(b.N, conc)
-			res := load(b, n, conc, func(client *http.Client, i int) error {
+			client := newHTTPClient(b, conc)
+			res := load(b, n, conc, func(_, i int) error {
 				var v struct {
 					UserID string `json:"usr_id"`
 					CredID string `json:"cred_id"`
@@ -233,5 +267,31 @@ func BenchmarkRESTLogin(b *testing.B) {
 			})
 			res.report(b, "logins")
 		})
+	}
+}
+
+// BenchmarkRESTCheckHandler runs the check route's handler in process,
+// without a connection: what our code costs a REST check, apart from
+// net/http and the kernel.
+func BenchmarkRESTCheckHandler(b *testing.B) {
+	rw := newRESTWorld(b)
+	var reqs []check.Request
+	for _, sc := range scenarios(rw.w) {
+		if sc.name == "ttu-2hop" {
+			reqs = sc.reqs
+		}
+	}
+	bodies := checkBodies(reqs)
+	h := rw.srv.Handler()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		req := httptest.NewRequest("POST", "/v1/tuples/check", bytes.NewReader(bodies[i%len(bodies)]))
+		req.Header.Set("Authorization", "Bearer "+restServiceKey)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != http.StatusOK {
+			b.Fatalf("status %d: %s", w.Code, w.Body)
+		}
 	}
 }

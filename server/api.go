@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -125,10 +127,20 @@ func validRequestID(id string) bool {
 }
 
 func newRequestID() string {
-	var b [12]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
+	n := requestCounter.Add(1)
+	b := make([]byte, 0, len(requestPrefix)+17)
+	b = append(b, requestPrefix...)
+	b = append(b, '-')
+	return string(strconv.AppendUint(b, n, 16))
 }
+
+// requestPrefix and requestCounter make request ids: unique in this
+// process by the counter, across processes and restarts by the random
+// prefix. An id is not a secret, so one random draw a process is enough.
+var (
+	requestPrefix  = func() string { var b [8]byte; _, _ = rand.Read(b[:]); return hex.EncodeToString(b[:]) }()
+	requestCounter atomic.Uint64
+)
 
 // statusWriter remembers the status a handler wrote.
 type statusWriter struct {
@@ -156,6 +168,14 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 type httpMetrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+	routes   sync.Map // route pattern → *routeMetrics
+}
+
+// routeMetrics are one route's series, looked up once, so that a request
+// does not hash its labels (routes and codes are few, so this stays small).
+type routeMetrics struct {
+	duration prometheus.Observer
+	codes    sync.Map // status → prometheus.Counter
 }
 
 func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
@@ -174,6 +194,21 @@ func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
 		reg.MustRegister(m.requests, m.duration)
 	}
 	return m
+}
+
+// observe counts and times one request of route answered with status.
+func (m *httpMetrics) observe(route string, status int, took time.Duration) {
+	v, ok := m.routes.Load(route)
+	if !ok {
+		v, _ = m.routes.LoadOrStore(route, &routeMetrics{duration: m.duration.WithLabelValues(route)})
+	}
+	rm := v.(*routeMetrics)
+	rm.duration.Observe(took.Seconds())
+	c, ok := rm.codes.Load(status)
+	if !ok {
+		c, _ = rm.codes.LoadOrStore(status, m.requests.WithLabelValues(route, strconv.Itoa(status)))
+	}
+	c.(prometheus.Counter).Inc()
 }
 
 // observe wraps the mux: it gives each request an id (the client's
@@ -212,8 +247,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 				route = "unmatched"
 			}
 			took := time.Since(start)
-			s.metrics.requests.WithLabelValues(route, strconv.Itoa(sw.status)).Inc()
-			s.metrics.duration.WithLabelValues(route).Observe(took.Seconds())
+			s.metrics.observe(route, sw.status, took)
 			if s.logRequests {
 				s.log.LogAttrs(r.Context(), slog.LevelInfo, "request", slog.String("request_id", id),
 					slog.String("method", r.Method), slog.String("route", route), slog.String("path", r.URL.Path),

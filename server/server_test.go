@@ -232,3 +232,33 @@ func TestServeGivesUpAfterShutdownTimeout(t *testing.T) {
 		t.Errorf("request cut off by Close got status %d, want a connection error", got)
 	}
 }
+
+// Each response carries a request id: the client's when it is sane, else
+// a new one, never the same twice.
+func TestRequestIDs(t *testing.T) {
+	ts := httptest.NewServer(New(Config{Logger: quietLogger()}).Handler())
+	defer ts.Close()
+	send := func(id string) string {
+		req, _ := http.NewRequest("GET", ts.URL+"/healthz", nil)
+		if id != "" {
+			req.Header.Set("X-Request-Id", id)
+		}
+		resp, err := ts.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.Header.Get("X-Request-Id")
+	}
+	if got := send("trace-42"); got != "trace-42" {
+		t.Errorf("a sane client id came back as %q", got)
+	}
+	seen := map[string]bool{}
+	for _, sent := range []string{"", "", "has space", strings.Repeat("x", maxRequestID+1)} {
+		got := send(sent)
+		if got == "" || got == sent || seen[got] {
+			t.Errorf("sent %q, got %q (seen before: %v)", sent, got, seen[got])
+		}
+		seen[got] = true
+	}
+}
