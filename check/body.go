@@ -31,7 +31,7 @@ func (b *Body) Request() (Request, error) {
 		v    *string
 	}{{"object_type", b.ObjectType}, {"object_id", b.ObjectID}} {
 		if f.v == nil {
-			return Request{}, missing(f.name)
+			return Request{}, MissingField(f.name)
 		}
 	}
 	obj, err := tuples.ParseObject(*b.ObjectType, *b.ObjectID)
@@ -58,13 +58,15 @@ func (b *Body) Request() (Request, error) {
 func (b *Body) Subject() (tuples.Ref, error) {
 	switch {
 	case b.SubjectType == nil:
-		return tuples.Ref{}, missing("subject_type")
+		return tuples.Ref{}, MissingField("subject_type")
 	case b.SubjectID == nil:
-		return tuples.Ref{}, missing("subject_id")
+		return tuples.Ref{}, MissingField("subject_id")
 	}
 	return tuples.ParseSubject(*b.SubjectType, *b.SubjectID)
 }
 
-func missing(field string) error {
+// MissingField is the error for a required field that is absent:
+// invalid_format.<field>.
+func MissingField(field string) error {
 	return &tuples.Error{Kind: tuples.Invalid, Code: "invalid_format." + field, Msg: field + " is required"}
 }

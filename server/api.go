@@ -66,7 +66,7 @@ func (s *Server) serveRoute(rt route) http.Handler {
 func (s *Server) run(rt route, w http.ResponseWriter, r *http.Request) (int, any, error) {
 	q := &request{Request: r, w: w}
 	if rt.allow.allow != nil && !(rt.allow.optional && r.Header.Get("Authorization") == "") {
-		c, err := s.authenticate(r)
+		c, err := s.authenticate(r.Context(), r.Header.Get("Authorization"), clientAddress(r))
 		if err != nil {
 			return 0, nil, err
 		}
@@ -163,6 +163,16 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 }
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// Flush lets streams through (Connect's server streams need it).
+func (w *statusWriter) Flush() {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
 
 // httpMetrics are the per-route request metrics.
 type httpMetrics struct {

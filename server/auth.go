@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"crypto/subtle"
 	"net"
 	"net/http"
@@ -52,8 +53,8 @@ var (
 // share, and only verifyShare takes a share bearer (SHR-5), so the caller
 // is a share of unknown validity that every other policy refuses (403)
 // and verifyShare verifies itself.
-func (s *Server) authenticate(r *http.Request) (caller, error) {
-	token, ok := identity.BearerToken(r.Header.Get("Authorization"))
+func (s *Server) authenticate(ctx context.Context, authorization, addr string) (caller, error) {
+	token, ok := identity.BearerToken(authorization)
 	if !ok {
 		return caller{}, errNoToken
 	}
@@ -63,13 +64,13 @@ func (s *Server) authenticate(r *http.Request) (caller, error) {
 	if identity.Classify(token) == identity.KindShare {
 		return caller{Principal: identity.Principal{Kind: identity.KindShare}}, nil
 	}
-	p, err := s.ids.Resolve(r.Context(), token, clientAddress(r))
+	p, err := s.ids.Resolve(ctx, token, addr)
 	if err != nil {
 		return caller{}, err
 	}
 	c := caller{Principal: p}
 	if p.Kind == identity.KindSession {
-		u, err := s.ids.GetUser(r.Context(), p.UserID)
+		u, err := s.ids.GetUser(ctx, p.UserID)
 		if err != nil {
 			return caller{}, err
 		}

@@ -8,24 +8,30 @@ import (
 	"net/http"
 	"strconv"
 
+	"connectrpc.com/connect"
+
 	"github.com/flametrench/server/identity"
 	"github.com/flametrench/server/tuples"
 )
 
-// httpStatus is the one table from error kinds to HTTP statuses (STYLE §4,
-// DESIGN §3). Connect's codes join it with the Connect service.
-var httpStatus = map[tuples.Kind]int{
-	tuples.Invalid:         http.StatusBadRequest,
-	tuples.NotFound:        http.StatusNotFound,
-	tuples.Conflict:        http.StatusConflict,
-	tuples.Precondition:    http.StatusConflict,
-	tuples.Unauthenticated: http.StatusUnauthorized,
-	tuples.Forbidden:       http.StatusForbidden,
-	tuples.LimitExceeded:   http.StatusBadRequest,
-	tuples.Unavailable:     http.StatusServiceUnavailable,
-	tuples.RateLimited:     http.StatusTooManyRequests,
-	tuples.TooLarge:        http.StatusRequestEntityTooLarge,
-	tuples.Internal:        http.StatusInternalServerError,
+// errorKinds is the one table from error kinds to what each transport
+// answers (STYLE §4, DESIGN §3): an HTTP status on REST, a Connect code on
+// the Connect service.
+var errorKinds = map[tuples.Kind]struct {
+	status int
+	code   connect.Code
+}{
+	tuples.Invalid:         {http.StatusBadRequest, connect.CodeInvalidArgument},
+	tuples.NotFound:        {http.StatusNotFound, connect.CodeNotFound},
+	tuples.Conflict:        {http.StatusConflict, connect.CodeAlreadyExists},
+	tuples.Precondition:    {http.StatusConflict, connect.CodeFailedPrecondition},
+	tuples.Unauthenticated: {http.StatusUnauthorized, connect.CodeUnauthenticated},
+	tuples.Forbidden:       {http.StatusForbidden, connect.CodePermissionDenied},
+	tuples.LimitExceeded:   {http.StatusBadRequest, connect.CodeFailedPrecondition},
+	tuples.Unavailable:     {http.StatusServiceUnavailable, connect.CodeUnavailable},
+	tuples.RateLimited:     {http.StatusTooManyRequests, connect.CodeResourceExhausted},
+	tuples.TooLarge:        {http.StatusRequestEntityTooLarge, connect.CodeResourceExhausted},
+	tuples.Internal:        {http.StatusInternalServerError, connect.CodeInternal},
 }
 
 // statusClientClosed is nginx's status for a request whose client went away
@@ -54,7 +60,7 @@ func statusOf(err error) (int, errorBody) {
 	if !errors.As(err, &te) || te.Kind == tuples.Internal {
 		te = errInternal
 	}
-	return httpStatus[te.Kind], errorBody{te.Code, te.Msg}
+	return errorKinds[te.Kind].status, errorBody{te.Code, te.Msg}
 }
 
 // writeError answers a request with err. An internal error is logged, once,

@@ -47,6 +47,7 @@ var sentinels = map[string]error{
 	"tuples.ErrGraphFull":                     tuples.ErrGraphFull,
 	"check.ErrEvaluationLimit":                check.ErrEvaluationLimit,
 	"check.ErrRelationForm":                   check.ErrRelationForm,
+	"check.ErrTooManyChecks":                  check.ErrTooManyChecks,
 	"oidc.ErrInvalidToken":                    oidc.ErrInvalidToken,
 	"oidc.ErrUnavailable":                     oidc.ErrUnavailable,
 	"identity.ErrMFACodeInvalid":              identity.ErrMFACodeInvalid,
@@ -184,8 +185,8 @@ func TestErrorTable(t *testing.T) {
 			if status != http.StatusInternalServerError || body.Code != "internal_error" || body.Message != "internal error" {
 				t.Errorf("%s (internal) = %d %+v, want 500 internal_error with no detail", name, status, body)
 			}
-		case status != httpStatus[te.Kind] || status == http.StatusInternalServerError || body.Code != te.Code:
-			t.Errorf("%s = %d %q, want %d %q", name, status, body.Code, httpStatus[te.Kind], te.Code)
+		case status != errorKinds[te.Kind].status || status == http.StatusInternalServerError || body.Code != te.Code:
+			t.Errorf("%s = %d %q, want %d %q", name, status, body.Code, errorKinds[te.Kind].status, te.Code)
 		}
 	}
 	for _, c := range []struct {
@@ -204,7 +205,7 @@ func TestErrorTable(t *testing.T) {
 		}
 	}
 	for k := tuples.Internal; k <= tuples.TooLarge; k++ {
-		if _, ok := httpStatus[k]; !ok {
+		if _, ok := errorKinds[k]; !ok {
 			t.Errorf("kind %v has no status", k)
 		}
 	}

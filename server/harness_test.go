@@ -47,6 +47,7 @@ type api struct {
 	eng  *check.Engine
 	reg  *prometheus.Registry
 	http *http.Client
+	srv  *server.Server
 }
 
 // stores runs fn once per store: memory, and PostgreSQL when
@@ -121,7 +122,7 @@ func newAPI(t *testing.T, rulesDoc string, pg bool, opts ...apiOption) *api {
 	srv := server.New(cfg)
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
-	return &api{t: t, url: ts.URL, ids: ids, orgs: orgs, eng: eng, reg: reg, http: ts.Client()}
+	return &api{t: t, url: ts.URL, ids: ids, orgs: orgs, eng: eng, reg: reg, http: ts.Client(), srv: srv}
 }
 
 // response is what a call got back.

@@ -32,6 +32,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 		known.Handle(rt.pattern(), http.NotFoundHandler())
 	}
 	mux.Handle("/v1/", s.serveRoute(unmatched(known)))
+	s.connectRoutes(mux)
 }
 
 // apiRoutes is the API: every operation, who may call it, and its handler,

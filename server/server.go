@@ -86,6 +86,10 @@ type Config struct {
 	// at once (429 with Retry-After beyond). Zero or less: no bound.
 	AnonymousRate  float64
 	AnonymousBurst int
+	// TrustSocket makes a request on a unix socket listener (Serve with a
+	// "unix" listener) without a bearer a platform admin on the Connect
+	// service: whoever can open the socket (its file mode) is trusted.
+	TrustSocket bool
 	// CORSOrigins are the browser origins (https://app.example.com) that
 	// may call the API cross-origin; "*" is any. Empty: CORS is off.
 	CORSOrigins []string
@@ -146,7 +150,7 @@ func New(cfg Config) *Server {
 // Handler returns the server's routes, for Serve and for httptest.
 func (s *Server) Handler() http.Handler { return s.handler }
 
-// Serve serves HTTP on l until ctx ends, then shuts down gracefully: it stops
+// Serve serves HTTP/1.1 and h2c on l until ctx ends, then shuts down gracefully: it stops
 // accepting, marks the server not ready and waits up to the shutdown timeout
 // for requests in flight, then closes what is left. Serve closes l. It returns
 // nil after a graceful shutdown, or the error that stopped it; requests that
@@ -156,13 +160,22 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // Requests do not inherit ctx: ending ctx means "stop taking work", not
 // "abandon the work in flight".
 func (s *Server) Serve(ctx context.Context, l net.Listener) error {
+	protocols := new(http.Protocols)
+	protocols.SetHTTP1(true)
+	protocols.SetUnencryptedHTTP2(true) // h2c: gRPC clients speak HTTP/2 without TLS
 	hs := &http.Server{
 		Handler:           s.handler,
+		Protocols:         protocols,
 		ReadHeaderTimeout: readHeaderTimeout,
 		ReadTimeout:       readTimeout,
 		WriteTimeout:      writeTimeout,
 		IdleTimeout:       idleTimeout,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	if s.cfg.TrustSocket && l.Addr().Network() == "unix" {
+		hs.BaseContext = func(net.Listener) context.Context {
+			return context.WithValue(context.Background(), trustedPeerKey{}, true)
+		}
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(l) }()

@@ -56,7 +56,8 @@ func runServe(ctx context.Context, sio stdio, args []string) int {
 	addr := fs.String("addr", "127.0.0.1:8080", "listen on `HOST:PORT`")
 	dbURL := databaseURLFlag(fs)
 	rulesPath := rulesFlag(fs)
-	socket := fs.String("socket", "", "also serve the Connect API on unix socket `PATH` (not supported yet)")
+	socket := fs.String("socket", "", "also serve the API (REST and Connect) on unix socket `PATH`, made readable and writable by its owner only")
+	socketTrust := fs.Bool("socket-trust", false, "a Connect call on --socket without a bearer is a platform admin: whoever can open the socket is trusted")
 	noMigrate := fs.Bool("no-migrate", false, "do not apply schema migrations at start-up; refuse to start if the schema is behind (PostgreSQL only)")
 	poll := fs.Duration("changelog-poll-interval", 100*time.Millisecond, "how often a replica reads the changelog when nothing wakes it sooner: the most it lags without NOTIFY (PostgreSQL only)")
 	retention := fs.Duration("changelog-retention", 24*time.Hour, "how long changelog rows are kept; a replica further behind reloads (PostgreSQL only)")
@@ -77,8 +78,8 @@ func runServe(ctx context.Context, sio stdio, args []string) int {
 	switch {
 	case len(cl.args) > 0:
 		return usageError(sio.err, "serve", "takes no arguments, got %q", cl.args[0])
-	case *socket != "":
-		return usageError(sio.err, "serve", "--socket is not supported yet (unix socket: issue 7)")
+	case *socketTrust && *socket == "":
+		return usageError(sio.err, "serve", "--socket-trust needs --socket")
 	}
 	limits, err := lim.limits()
 	if err != nil {
@@ -178,11 +179,21 @@ func runServe(ctx context.Context, sio stdio, args []string) int {
 
 	srv := server.New(server.Config{Metrics: reg, Registerer: reg, Ready: ready, Logger: log, LogRequests: true,
 		Engine: eng, Tuples: store, Identity: ids, Tenancy: ten, Signup: *signup, WebAuthnOrigin: *origin, Epoch: epoch, ServiceKey: os.Getenv(envServiceKey), MaxBodyBytes: *maxBody,
-		AnonymousRate: *anonRate, AnonymousBurst: *anonBurst, CORSOrigins: splitList(*corsOrigins)})
+		AnonymousRate: *anonRate, AnonymousBurst: *anonBurst, CORSOrigins: splitList(*corsOrigins), TrustSocket: *socketTrust})
 	l, err := (&net.ListenConfig{}).Listen(ctx, "tcp", *addr)
 	if err != nil {
 		log.Error("cannot listen", "addr", *addr, "err", err)
 		return exitFailed
+	}
+	listeners := []net.Listener{l}
+	if *socket != "" {
+		ul, err := listenSocket(ctx, *socket)
+		if err != nil {
+			l.Close()
+			log.Error("cannot listen", "socket", *socket, "err", err)
+			return exitFailed
+		}
+		listeners = append(listeners, ul)
 	}
 	rulesName := *rulesPath
 	if rulesName == "" {
@@ -194,13 +205,53 @@ func runServe(ctx context.Context, sio stdio, args []string) int {
 		"rules", rulesName,
 		"max_depth", effective.MaxDepth,
 		"max_fan_out", effective.MaxFanOut,
+		"socket", *socket,
 	)
-	if err := srv.Serve(ctx, l); err != nil {
-		log.Error("server stopped", "err", err)
-		return exitFailed
+	// Both listeners stop together: either failing ends the other.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make(chan error, len(listeners))
+	for _, l := range listeners {
+		go func() {
+			err := srv.Serve(ctx, l)
+			cancel()
+			errs <- err
+		}()
 	}
-	log.Info("server stopped")
-	return exitOK
+	status := exitOK
+	for range listeners {
+		if err := <-errs; err != nil {
+			log.Error("server stopped", "err", err)
+			status = exitFailed
+		}
+	}
+	if status == exitOK {
+		log.Info("server stopped")
+	}
+	return status
+}
+
+// listenSocket listens on a unix socket at path, readable and writable by
+// its owner only. A socket left at path by an earlier run is replaced;
+// anything else there is an error, never deleted.
+func listenSocket(ctx context.Context, path string) (net.Listener, error) {
+	if fi, err := os.Lstat(path); err == nil {
+		if fi.Mode()&os.ModeSocket == 0 {
+			return nil, fmt.Errorf("%s exists and is not a socket", path)
+		}
+		if err := os.Remove(path); err != nil {
+			return nil, err
+		}
+	}
+	l, err := (&net.ListenConfig{}).Listen(ctx, "unix", path)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		l.Close()
+		return nil, err
+	}
+	return l, nil
 }
 
 // openDatabase connects to PostgreSQL and brings its schema up to date, or,

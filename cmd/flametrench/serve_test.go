@@ -122,8 +122,8 @@ func TestServeRefuses(t *testing.T) {
 	}{
 		{"bad poll interval", nil, []string{"--changelog-poll-interval", "0s"}, "must be positive"},
 		{"bad consistency timeout from env", map[string]string{"FLAMETRENCH_CONSISTENCY_TIMEOUT": "soon"}, nil, "FLAMETRENCH_CONSISTENCY_TIMEOUT"},
-		{"socket", nil, []string{"--socket", "/tmp/ft.sock"}, "not supported yet (unix socket: issue 7)"},
-		{"socket from env", map[string]string{"FLAMETRENCH_SOCKET": "/tmp/ft.sock"}, nil, "not supported yet (unix socket: issue 7)"},
+		{"socket trust without a socket", nil, []string{"--socket-trust"}, "--socket-trust needs --socket"},
+		{"socket trust from env without a socket", map[string]string{"FLAMETRENCH_SOCKET_TRUST": "true"}, nil, "--socket-trust needs --socket"},
 		{"bad rules", nil, []string{"--rules", "testdata/nope.yaml"}, "testdata/nope.yaml"},
 		{"bad limit", nil, []string{"--max-depth", "100"}, "--max-depth 100 is outside 1..64"},
 		{"bad no-migrate env", map[string]string{"FLAMETRENCH_NO_MIGRATE": "maybe"}, nil, "FLAMETRENCH_NO_MIGRATE"},

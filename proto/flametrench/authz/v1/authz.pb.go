@@ -1289,6 +1289,7 @@ type Tuple struct {
 	ObjectType    string                 `protobuf:"bytes,5,opt,name=object_type,json=objectType,proto3" json:"object_type,omitempty"`
 	ObjectId      string                 `protobuf:"bytes,6,opt,name=object_id,json=objectId,proto3" json:"object_id,omitempty"`
 	CreatedAt     string                 `protobuf:"bytes,7,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"` // RFC 3339
+	CreatedBy     string                 `protobuf:"bytes,8,opt,name=created_by,json=createdBy,proto3" json:"created_by,omitempty"` // the usr_ id of the user who wrote it, or ""
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1368,6 +1369,13 @@ func (x *Tuple) GetObjectId() string {
 func (x *Tuple) GetCreatedAt() string {
 	if x != nil {
 		return x.CreatedAt
+	}
+	return ""
+}
+
+func (x *Tuple) GetCreatedBy() string {
+	if x != nil {
+		return x.CreatedBy
 	}
 	return ""
 }
@@ -1987,7 +1995,7 @@ const file_flametrench_authz_v1_authz_proto_rawDesc = "" +
 	"subjectIds\x12\x16\n" +
 	"\x06cursor\x18\x02 \x01(\tR\x06cursor\x12#\n" +
 	"\rlimit_reached\x18\x03 \x01(\bR\flimitReached\x12+\n" +
-	"\x11consistency_token\x18\x04 \x01(\tR\x10consistencyToken\"\xd2\x01\n" +
+	"\x11consistency_token\x18\x04 \x01(\tR\x10consistencyToken\"\xf1\x01\n" +
 	"\x05Tuple\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12!\n" +
 	"\fsubject_type\x18\x02 \x01(\tR\vsubjectType\x12\x1d\n" +
@@ -1998,7 +2006,9 @@ const file_flametrench_authz_v1_authz_proto_rawDesc = "" +
 	"objectType\x12\x1b\n" +
 	"\tobject_id\x18\x06 \x01(\tR\bobjectId\x12\x1d\n" +
 	"\n" +
-	"created_at\x18\a \x01(\tR\tcreatedAt\"\xf2\x01\n" +
+	"created_at\x18\a \x01(\tR\tcreatedAt\x12\x1d\n" +
+	"\n" +
+	"created_by\x18\b \x01(\tR\tcreatedBy\"\xf2\x01\n" +
 	"\n" +
 	"TupleWrite\x12H\n" +
 	"\toperation\x18\x01 \x01(\x0e2*.flametrench.authz.v1.TupleWrite.OperationR\toperation\x121\n" +
