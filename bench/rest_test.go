@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -34,6 +35,7 @@ type restWorld struct {
 	ids  *identity.Service
 	url  string
 	addr string
+	sock string // a unix socket the server also serves on
 	pat  string
 	srv  *server.Server
 }
@@ -52,10 +54,17 @@ func newRESTWorld(b *testing.B) *restWorld {
 	if err != nil {
 		b.Fatal(err)
 	}
+	sock := filepath.Join(b.TempDir(), "ft.sock")
+	ul, err := net.Listen("unix", sock)
+	if err != nil {
+		b.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); srv.Serve(ctx, l) }()
-	b.Cleanup(func() { cancel(); <-done })
+	var wg sync.WaitGroup
+	for _, l := range []net.Listener{l, ul} {
+		wg.Go(func() { srv.Serve(ctx, l) })
+	}
+	b.Cleanup(func() { cancel(); wg.Wait() })
 
 	u, err := ids.CreateUser(ctx, nil)
 	if err != nil {
@@ -65,7 +74,7 @@ func newRESTWorld(b *testing.B) *restWorld {
 	if err != nil {
 		b.Fatal(err)
 	}
-	return &restWorld{w: w, ids: ids, url: "http://" + l.Addr().String(), addr: l.Addr().String(), pat: pat, srv: srv}
+	return &restWorld{w: w, ids: ids, url: "http://" + l.Addr().String(), addr: l.Addr().String(), sock: sock, pat: pat, srv: srv}
 }
 
 // checkBodies encodes a scenario's requests as REST check bodies.
