@@ -43,12 +43,21 @@ func (s *Server) cors(next http.Handler) http.Handler {
 			h.Add("Vary", "Access-Control-Request-Method")
 			h.Add("Vary", "Access-Control-Request-Headers")
 			h.Set("Access-Control-Allow-Methods", "GET, POST, PUT, DELETE")
-			h.Set("Access-Control-Allow-Headers", strings.Join([]string{"Authorization", "Content-Type", consistencyHeader, "X-Request-Id"}, ", "))
+			h.Set("Access-Control-Allow-Headers", strings.Join(corsAllowHeaders, ", "))
 			h.Set("Access-Control-Max-Age", strconv.Itoa(corsMaxAge))
 			w.WriteHeader(http.StatusNoContent)
 			return
 		}
-		h.Set("Access-Control-Expose-Headers", strings.Join([]string{consistencyHeader, "X-Request-Id", "Retry-After"}, ", "))
+		h.Set("Access-Control-Expose-Headers", strings.Join(corsExposeHeaders, ", "))
 		next.ServeHTTP(w, r)
 	})
 }
+
+// The headers a browser may send and read: REST's, and those of the
+// Connect and gRPC-Web protocols (so a browser client of the Connect
+// service works too).
+var (
+	corsAllowHeaders = []string{"Authorization", "Content-Type", consistencyHeader, "X-Request-Id",
+		"Connect-Protocol-Version", "Connect-Timeout-Ms", "Grpc-Timeout", "X-Grpc-Web", "X-User-Agent"}
+	corsExposeHeaders = []string{consistencyHeader, "X-Request-Id", "Retry-After", "Grpc-Status", "Grpc-Message", "Grpc-Status-Details-Bin"}
+)

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/flametrench/server/server"
@@ -37,6 +38,9 @@ func TestCORS(t *testing.T) {
 	if r.StatusCode != http.StatusNoContent || r.Header.Get("Access-Control-Allow-Origin") != app ||
 		r.Header.Get("Access-Control-Allow-Methods") == "" || r.Header.Get("Access-Control-Max-Age") != "600" {
 		t.Errorf("preflight from a listed origin: %d %v", r.StatusCode, r.Header)
+	}
+	if allow := r.Header.Get("Access-Control-Allow-Headers"); !strings.Contains(allow, "Connect-Protocol-Version") || !strings.Contains(allow, "X-Grpc-Web") {
+		t.Errorf("a preflight does not allow the Connect and gRPC-Web headers: %q", allow)
 	}
 	if r.Header.Get("Access-Control-Allow-Credentials") != "" {
 		t.Error("credentials are bearer tokens: Access-Control-Allow-Credentials must not be sent")
