@@ -86,11 +86,12 @@ const stepUpWindow = 15 * time.Minute
 // the last stepUpWindow) while the user's MFA policy is in force (and, with needFactor, the user
 // has an active factor to pass it with).
 func (s *Server) mfaStepUp(q *request, user tuples.UUID, needFactor bool) error {
-	if at := q.caller.Session.MFAVerifiedAt; at != nil && time.Since(*at) < stepUpWindow {
+	now := s.now()
+	if at := q.caller.Session.MFAVerifiedAt; at != nil && now.Sub(*at) < stepUpWindow {
 		return nil
 	}
 	p, err := s.ids.GetPolicy(q.Context(), user)
-	if err != nil || !p.InForce(time.Now()) {
+	if err != nil || !p.InForce(now) {
 		return err
 	}
 	if needFactor {

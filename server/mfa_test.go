@@ -711,3 +711,30 @@ func TestMFAStepUpOnIdentityChanges(t *testing.T) {
 		a.want(a.call("POST", credPath+"/suspend", ses, nil), http.StatusOK)
 	})
 }
+
+// A session's MFA verification lasts the step-up window (15 minutes) on
+// the API's clock: at +14 minutes it may still change factors and mint a
+// PAT, at +16 it is asked to verify again.
+func TestMFAStepUpWindow(t *testing.T) {
+	idStores(t, func(t *testing.T, newAPI func(*testing.T, ...apiOption) *api) {
+		clock := &idClock{}
+		a := newAPI(t, clock.option)
+		root := a.admin()
+		alice, _, _, _, ses := mfPasswordUser(a, "alice")
+		_, secret, at := mfEnrollTOTP(a, ses, alice)
+		a.want(a.call("PUT", "/v1/users/"+mfUsr(alice)+"/mfa-policy", root, map[string]any{"required": true}), http.StatusOK)
+		a.want(a.call("POST", "/v1/users/"+mfUsr(alice)+"/mfa/verify", ses,
+			map[string]string{"type": "totp", "code": mfTOTP(t, secret, at.Add(30*time.Second))}), http.StatusOK)
+		pats := "/v1/users/" + mfUsr(alice) + "/pats"
+		factors := "/v1/users/" + mfUsr(alice) + "/mfa-factors"
+		pat := map[string]any{"name": "x", "scope": []string{"orgs:read"}}
+		enrol := map[string]string{"type": "totp", "identifier": "second phone"}
+
+		clock.offset.Store(int64(14 * time.Minute))
+		a.want(a.call("POST", pats, ses, pat), http.StatusCreated)
+		a.want(a.call("POST", factors, ses, enrol), http.StatusCreated)
+		clock.offset.Store(int64(16 * time.Minute))
+		a.want(a.call("POST", pats, ses, pat), http.StatusForbidden, "forbidden.mfa_required")
+		a.want(a.call("POST", factors, ses, enrol), http.StatusForbidden, "forbidden.mfa_required")
+	})
+}

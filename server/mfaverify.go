@@ -237,7 +237,7 @@ func (s *Server) createMfaChallenge(q *request) (int, any, error) {
 		// the user exists and is active: a challenge, never stored, that no
 		// assertion can answer (the ticket fails at verifyMfa either way).
 		c = identity.Challenge{ID: tuples.NewUUID(), Bytes: webauthn.NewChallenge(), RPID: rp,
-			ExpiresAt: time.Now().Add(identity.ChallengeTTL).UTC().Truncate(time.Microsecond)}
+			ExpiresAt: s.now().Add(identity.ChallengeTTL)}
 	}
 	v := mfaChallengeView{ChallengeID: c.ID.String(), ChallengeB64u: base64.RawURLEncoding.EncodeToString(c.Bytes),
 		TimeoutMS: mfaWebAuthnTimeout, ExpiresAt: c.ExpiresAt}
