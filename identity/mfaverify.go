@@ -18,7 +18,7 @@ import (
 // it). rpID, when not "", must be the RP ID of the factor that answers it.
 func (s *Service) NewWebAuthnChallenge(ctx context.Context, user UUID, rpID string) (Challenge, error) {
 	if rpID != "" {
-		if err := checkRPID(rpID); err != nil {
+		if err := CheckRPID(rpID); err != nil {
 			return Challenge{}, err
 		}
 	}

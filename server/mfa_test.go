@@ -636,9 +636,9 @@ func TestMFAWebAuthn(t *testing.T) {
 		// A challenge is answered once.
 		a.want(a.call("POST", verify, ses, map[string]any{"type": "webauthn", "assertion": as}), http.StatusUnauthorized, "webauthn.challenge_mismatch")
 
-		// Before a session: a ticket gets a challenge (without the
-		// credential IDs: the route cannot check the ticket) and verifies,
-		// and the upgraded ticket mints a session.
+		// Before a session: a ticket gets a challenge (with the credential
+		// IDs: the route reads the ticket without using it up) and
+		// verifies, and the upgraded ticket mints a session.
 		a.want(a.call("PUT", "/v1/users/"+mfUsr(alice)+"/mfa-policy", ses, map[string]any{"required": true}), http.StatusOK)
 		tk := mfTicket(a, ident, pw)
 		a.want(a.call("POST", chURL, "", nil), http.StatusUnauthorized, "unauthorized.missing_token")
@@ -652,7 +652,7 @@ func TestMFAWebAuthn(t *testing.T) {
 		r = a.call("POST", chURL, "", map[string]string{"verification_ticket": tk.Ticket, "rp_id": "example.com"})
 		a.want(r, http.StatusCreated)
 		ch = mfKeys(t, "ticket challenge", mfObj(t, r), mfChallengeKeys...)
-		if ch["allow_credentials"] != nil || ch["rp_id"] != "example.com" {
+		if creds, _ := ch["allow_credentials"].([]any); len(creds) != 1 || creds[0].(map[string]any)["id"] != mfB64(au.credID) || ch["rp_id"] != "example.com" {
 			t.Fatalf("challenge for a ticket = %s", r.body)
 		}
 		as = au.assertion(t, ch["challenge_id"].(string), ch["challenge_b64u"].(string), 3)
