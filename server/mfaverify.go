@@ -148,7 +148,7 @@ func (s *Server) verifyMfa(q *request) (int, any, error) {
 		return 0, nil, err
 	}
 	return http.StatusOK, mfaVerifyView{OK: true, MfaID: tuples.FormatID("mfa", res.FactorID), Type: res.Type,
-		MfaVerifiedAt: res.VerifiedAt, NewSignCount: res.NewSignCount}, nil
+		MfaVerifiedAt: res.VerifiedAt.UTC(), NewSignCount: res.NewSignCount}, nil
 }
 
 // mfaAssertion decodes a WebAuthn assertion body into proof.

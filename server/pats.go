@@ -61,8 +61,8 @@ func (s *Server) viewPat(p identity.PAT) patView {
 		scope = []string{}
 	}
 	return patView{ID: tuples.FormatID("pat", p.ID), UsrID: tuples.FormatID("usr", p.UserID), Name: p.Name, Scope: scope,
-		Status: p.StatusAt(s.now()), ExpiresAt: p.ExpiresAt, LastUsedAt: p.LastUsedAt, RevokedAt: p.RevokedAt,
-		CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt}
+		Status: p.StatusAt(s.now()), ExpiresAt: utcPtr(p.ExpiresAt), LastUsedAt: utcPtr(p.LastUsedAt), RevokedAt: utcPtr(p.RevokedAt),
+		CreatedAt: p.CreatedAt.UTC(), UpdatedAt: p.UpdatedAt.UTC()}
 }
 
 type patBody struct {
