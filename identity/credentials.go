@@ -104,7 +104,7 @@ func (s *Service) setSecret(ctx context.Context, c *Credential, in NewCredential
 		if _, err := webauthn.ParsePublicKey(in.PublicKey); err != nil {
 			return ErrInvalidInput.With("public_key: %v", err)
 		}
-		if err := checkRPID(in.RPID); err != nil {
+		if err := CheckRPID(in.RPID); err != nil {
 			return err
 		}
 		c.PasskeyPublicKey, c.PasskeySignCount, c.PasskeyRPID = in.PublicKey, in.SignCount, in.RPID
@@ -144,7 +144,9 @@ func checkPassword(p string) error {
 	return nil
 }
 
-func checkRPID(rp string) error {
+// CheckRPID refuses (ErrInvalidInput) what cannot be a WebAuthn RP ID: it
+// must be a host name.
+func CheckRPID(rp string) error {
 	if rp == "" || len(rp) > 253 || strings.ContainsAny(rp, "/: ") {
 		return ErrInvalidInput.With("rp_id must be a host name")
 	}

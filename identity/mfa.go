@@ -175,7 +175,7 @@ func (s *Service) enrollWebAuthn(ctx context.Context, user UUID, in EnrollInput)
 			rp = u.Hostname()
 		}
 	}
-	if err := checkRPID(rp); err != nil {
+	if err := CheckRPID(rp); err != nil {
 		return Enrollment{}, err
 	}
 	now := s.clock()

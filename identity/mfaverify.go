@@ -18,7 +18,7 @@ import (
 // it). rpID, when not "", must be the RP ID of the factor that answers it.
 func (s *Service) NewWebAuthnChallenge(ctx context.Context, user UUID, rpID string) (Challenge, error) {
 	if rpID != "" {
-		if err := checkRPID(rpID); err != nil {
+		if err := CheckRPID(rpID); err != nil {
 			return Challenge{}, err
 		}
 	}
@@ -126,6 +126,36 @@ func wrongProof(err error) bool {
 	return errors.As(err, &te) && (strings.HasPrefix(te.Code, "mfa.code_") || strings.HasPrefix(te.Code, "webauthn."))
 }
 
+// PeekTicket returns the verification ticket without using it up: the
+// user and credential it was issued for, whether MFA was required and
+// whether it has been upgraded. A ticket that is unknown, used, expired
+// or malformed is ErrInvalidTicket. It takes no lock, so the ticket may
+// be used or expire right after; whatever the caller does with the answer
+// must be checked again where the ticket is used (VerifyMFA,
+// CreateSession).
+func (s *Service) PeekTicket(ctx context.Context, ticket string) (Ticket, error) {
+	return read(ctx, s, func(tx Tx) (Ticket, error) { return liveTicket(ctx, tx, ticket, s.clock()) })
+}
+
+// liveTicket reads an unexpired ticket by its secret; anything else is
+// ErrInvalidTicket.
+func liveTicket(ctx context.Context, tx Tx, ticket string, now time.Time) (Ticket, error) {
+	if ticket == "" || len(ticket) > maxTokenLen {
+		return Ticket{}, ErrInvalidTicket
+	}
+	hash := hashToken(ticket)
+	t, err := tx.Ticket(ctx, hash)
+	switch {
+	case isNotFound(err) || errors.Is(err, ErrInvalidTicket):
+		return Ticket{}, ErrInvalidTicket
+	case err != nil:
+		return Ticket{}, err
+	case !sameHash(t.Hash, hash) || !now.Before(t.ExpiresAt):
+		return Ticket{}, ErrInvalidTicket
+	}
+	return t, nil
+}
+
 // mfaTargets are what a verification stamps: a session, a ticket, or both.
 type mfaTargets struct {
 	session *Session
@@ -148,18 +178,11 @@ func loadActiveTargets(ctx context.Context, tx Tx, user, sessionID UUID, ticket 
 func loadTargets(ctx context.Context, tx Tx, user, sessionID UUID, ticket string, now time.Time) (mfaTargets, error) {
 	var tg mfaTargets
 	if ticket != "" {
-		if len(ticket) > maxTokenLen {
-			return tg, ErrInvalidTicket
-		}
-		hash := hashToken(ticket)
-		t, err := tx.Ticket(ctx, hash)
+		t, err := liveTicket(ctx, tx, ticket, now)
 		if err != nil {
-			if isNotFound(err) || errors.Is(err, ErrInvalidTicket) {
-				return tg, ErrInvalidTicket
-			}
 			return tg, err
 		}
-		if !sameHash(t.Hash, hash) || t.UserID != user || !now.Before(t.ExpiresAt) {
+		if t.UserID != user {
 			return tg, ErrInvalidTicket
 		}
 		tg.ticket = &t

@@ -66,6 +66,11 @@ func NewService(store Store, cfg Config) *Service {
 		pats: newPATCache(10_000), oidc: cfg.OIDC, hook: cfg.OnRevokeUser, now: cfg.Now}
 }
 
+// Now is the service's clock (Config.Now), at the precision it stores.
+// The transport decides time-bound rules with it too (the sign-up and
+// step-up windows), so a test that moves the clock moves every rule.
+func (s *Service) Now() time.Time { return s.clock() }
+
 // clock returns the current time at the precision stored and sent (PostgreSQL
 // keeps microseconds), so a row reads back exactly as it was returned.
 func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }

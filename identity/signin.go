@@ -144,7 +144,7 @@ func (s *Service) verifyPassword(ctx context.Context, in VerifyInput) (Verificat
 // rpID, when not "", must be the RP ID of the passkey that answers it.
 func (s *Service) NewSignInChallenge(ctx context.Context, rpID string) (Challenge, error) {
 	if rpID != "" {
-		if err := checkRPID(rpID); err != nil {
+		if err := CheckRPID(rpID); err != nil {
 			return Challenge{}, err
 		}
 	}

@@ -154,7 +154,7 @@ func (s *Server) brandNewUser(q *request, id tuples.UUID) (bool, error) {
 		return false, nil
 	case err != nil:
 		return false, err
-	case u.Admin || time.Since(u.CreatedAt) >= signupWindow:
+	case u.Admin || s.now().Sub(u.CreatedAt) >= signupWindow:
 		return false, nil
 	}
 	had, err := s.ids.HadCredential(ctx, id)

@@ -42,8 +42,8 @@ func idStores(t *testing.T, fn func(t *testing.T, newAPI func(t *testing.T, opts
 // idSignupClosed builds a server with sign-up off (--signup=false).
 func idSignupClosed(_ *identity.Config, c *server.Config) { c.Signup = false }
 
-// idClock is an identity clock that a test can move: offset is added to
-// the wall clock.
+// idClock is the API's clock (identity's, which the server reads too)
+// that a test can move: offset is added to the wall clock.
 type idClock struct{ offset atomic.Int64 }
 
 func (c *idClock) option(ic *identity.Config, _ *server.Config) {
@@ -1180,6 +1180,24 @@ func TestIdentityBrandNewWindow(t *testing.T) {
 		}
 		a.want(claim(freshID, otherTok), http.StatusCreated)
 		a.want(claim(freshID, ""), http.StatusNotFound, "not_found")
+	})
+}
+
+// The sign-up window runs on the API's clock: a user signed up now may be
+// given its first credential by anyone 9 minutes on, not 11.
+func TestIdentitySignupWindowOnAPIClock(t *testing.T) {
+	idStores(t, func(t *testing.T, newAPI func(*testing.T, ...apiOption) *api) {
+		clock := &idClock{}
+		a := newAPI(t, clock.option)
+		early, late := idSignUp(a, nil), idSignUp(a, nil)
+		claim := func(usr string) response {
+			return a.call("POST", "/v1/credentials", "", map[string]any{"usr_id": usr, "type": "oidc",
+				"identifier": "claim-" + usr, "oidc_issuer": "https://idp.example", "oidc_subject": usr})
+		}
+		clock.offset.Store(int64(9 * time.Minute))
+		a.want(claim(early.ID), http.StatusCreated)
+		clock.offset.Store(int64(11 * time.Minute))
+		a.want(claim(late.ID), http.StatusNotFound, "not_found")
 	})
 }
 

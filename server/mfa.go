@@ -86,11 +86,12 @@ const stepUpWindow = 15 * time.Minute
 // the last stepUpWindow) while the user's MFA policy is in force (and, with needFactor, the user
 // has an active factor to pass it with).
 func (s *Server) mfaStepUp(q *request, user tuples.UUID, needFactor bool) error {
-	if at := q.caller.Session.MFAVerifiedAt; at != nil && time.Since(*at) < stepUpWindow {
+	now := s.now()
+	if at := q.caller.Session.MFAVerifiedAt; at != nil && now.Sub(*at) < stepUpWindow {
 		return nil
 	}
 	p, err := s.ids.GetPolicy(q.Context(), user)
-	if err != nil || !p.InForce(time.Now()) {
+	if err != nil || !p.InForce(now) {
 		return err
 	}
 	if needFactor {
@@ -193,7 +194,7 @@ func viewMfaFactor(f identity.Factor) any {
 	switch f.Type {
 	case identity.WebAuthn:
 		v := mfaWebAuthnView{ID: id, Type: f.Type, Status: f.Status, Identifier: f.Identifier, RPID: f.RPID,
-			SignCount: f.SignCount, Transports: f.Transports, Replaces: replaces, CreatedAt: f.CreatedAt, UpdatedAt: f.UpdatedAt}
+			SignCount: f.SignCount, Transports: f.Transports, Replaces: replaces, CreatedAt: f.CreatedAt.UTC(), UpdatedAt: f.UpdatedAt.UTC()}
 		if v.Transports == nil {
 			v.Transports = []string{}
 		}
@@ -204,10 +205,10 @@ func viewMfaFactor(f identity.Factor) any {
 		return v
 	case identity.Recovery:
 		return mfaRecoveryView{ID: id, Type: f.Type, Status: f.Status, Remaining: f.Remaining(), Replaces: replaces,
-			CreatedAt: f.CreatedAt, UpdatedAt: f.UpdatedAt}
+			CreatedAt: f.CreatedAt.UTC(), UpdatedAt: f.UpdatedAt.UTC()}
 	}
 	return mfaTotpView{ID: id, Type: f.Type, Status: f.Status, Identifier: f.Identifier, Replaces: replaces,
-		CreatedAt: f.CreatedAt, UpdatedAt: f.UpdatedAt}
+		CreatedAt: f.CreatedAt.UTC(), UpdatedAt: f.UpdatedAt.UTC()}
 }
 
 type mfaFactorList struct {
@@ -434,7 +435,7 @@ type mfaPolicyView struct {
 }
 
 func viewMfaPolicy(p identity.Policy) mfaPolicyView {
-	return mfaPolicyView{UsrID: tuples.FormatID("usr", p.UserID), Required: p.Required, GraceUntil: p.GraceUntil, UpdatedAt: p.UpdatedAt}
+	return mfaPolicyView{UsrID: tuples.FormatID("usr", p.UserID), Required: p.Required, GraceUntil: utcPtr(p.GraceUntil), UpdatedAt: p.UpdatedAt.UTC()}
 }
 
 func (s *Server) getMfaPolicy(q *request) (int, any, error) {

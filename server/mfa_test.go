@@ -636,9 +636,9 @@ func TestMFAWebAuthn(t *testing.T) {
 		// A challenge is answered once.
 		a.want(a.call("POST", verify, ses, map[string]any{"type": "webauthn", "assertion": as}), http.StatusUnauthorized, "webauthn.challenge_mismatch")
 
-		// Before a session: a ticket gets a challenge (without the
-		// credential IDs: the route cannot check the ticket) and verifies,
-		// and the upgraded ticket mints a session.
+		// Before a session: a ticket gets a challenge (with the credential
+		// IDs: the route reads the ticket without using it up) and
+		// verifies, and the upgraded ticket mints a session.
 		a.want(a.call("PUT", "/v1/users/"+mfUsr(alice)+"/mfa-policy", ses, map[string]any{"required": true}), http.StatusOK)
 		tk := mfTicket(a, ident, pw)
 		a.want(a.call("POST", chURL, "", nil), http.StatusUnauthorized, "unauthorized.missing_token")
@@ -652,7 +652,7 @@ func TestMFAWebAuthn(t *testing.T) {
 		r = a.call("POST", chURL, "", map[string]string{"verification_ticket": tk.Ticket, "rp_id": "example.com"})
 		a.want(r, http.StatusCreated)
 		ch = mfKeys(t, "ticket challenge", mfObj(t, r), mfChallengeKeys...)
-		if ch["allow_credentials"] != nil || ch["rp_id"] != "example.com" {
+		if creds, _ := ch["allow_credentials"].([]any); len(creds) != 1 || creds[0].(map[string]any)["id"] != mfB64(au.credID) || ch["rp_id"] != "example.com" {
 			t.Fatalf("challenge for a ticket = %s", r.body)
 		}
 		as = au.assertion(t, ch["challenge_id"].(string), ch["challenge_b64u"].(string), 3)
@@ -709,5 +709,32 @@ func TestMFAStepUpOnIdentityChanges(t *testing.T) {
 			map[string]string{"type": "totp", "code": mfTOTP(t, secret, at.Add(30*time.Second))}), http.StatusOK)
 		a.want(a.call("POST", "/v1/users/"+mfUsr(alice)+"/pats", ses, map[string]any{"name": "x", "scope": []string{"orgs:read"}}), http.StatusCreated)
 		a.want(a.call("POST", credPath+"/suspend", ses, nil), http.StatusOK)
+	})
+}
+
+// A session's MFA verification lasts the step-up window (15 minutes) on
+// the API's clock: at +14 minutes it may still change factors and mint a
+// PAT, at +16 it is asked to verify again.
+func TestMFAStepUpWindow(t *testing.T) {
+	idStores(t, func(t *testing.T, newAPI func(*testing.T, ...apiOption) *api) {
+		clock := &idClock{}
+		a := newAPI(t, clock.option)
+		root := a.admin()
+		alice, _, _, _, ses := mfPasswordUser(a, "alice")
+		_, secret, at := mfEnrollTOTP(a, ses, alice)
+		a.want(a.call("PUT", "/v1/users/"+mfUsr(alice)+"/mfa-policy", root, map[string]any{"required": true}), http.StatusOK)
+		a.want(a.call("POST", "/v1/users/"+mfUsr(alice)+"/mfa/verify", ses,
+			map[string]string{"type": "totp", "code": mfTOTP(t, secret, at.Add(30*time.Second))}), http.StatusOK)
+		pats := "/v1/users/" + mfUsr(alice) + "/pats"
+		factors := "/v1/users/" + mfUsr(alice) + "/mfa-factors"
+		pat := map[string]any{"name": "x", "scope": []string{"orgs:read"}}
+		enrol := map[string]string{"type": "totp", "identifier": "second phone"}
+
+		clock.offset.Store(int64(14 * time.Minute))
+		a.want(a.call("POST", pats, ses, pat), http.StatusCreated)
+		a.want(a.call("POST", factors, ses, enrol), http.StatusCreated)
+		clock.offset.Store(int64(16 * time.Minute))
+		a.want(a.call("POST", pats, ses, pat), http.StatusForbidden, "forbidden.mfa_required")
+		a.want(a.call("POST", factors, ses, enrol), http.StatusForbidden, "forbidden.mfa_required")
 	})
 }

@@ -148,7 +148,7 @@ func (s *Server) verifyMfa(q *request) (int, any, error) {
 		return 0, nil, err
 	}
 	return http.StatusOK, mfaVerifyView{OK: true, MfaID: tuples.FormatID("mfa", res.FactorID), Type: res.Type,
-		MfaVerifiedAt: res.VerifiedAt, NewSignCount: res.NewSignCount}, nil
+		MfaVerifiedAt: res.VerifiedAt.UTC(), NewSignCount: res.NewSignCount}, nil
 }
 
 // mfaAssertion decodes a WebAuthn assertion body into proof.
@@ -198,8 +198,8 @@ type mfaChallengeView struct {
 	TimeoutMS     int       `json:"timeout_ms"`
 	ExpiresAt     time.Time `json:"expires_at"`
 	// AllowCredentials lists the user's active WebAuthn factors, for
-	// navigator.credentials.get(); null for a caller with only a ticket,
-	// which the challenge route cannot check (the verification does).
+	// navigator.credentials.get(), to the user's session, an admin and the
+	// holder of a live ticket of the user; null for any other ticket.
 	AllowCredentials []mfaAllowCredential `json:"allow_credentials"`
 }
 
@@ -212,7 +212,7 @@ func (s *Server) createMfaChallenge(q *request) (int, any, error) {
 	if err := q.decode(&b, true); err != nil {
 		return 0, nil, err
 	}
-	ses, _, err := mfaProofTargets(q, user, b.VerificationTicket)
+	ses, ticket, err := mfaProofTargets(q, user, b.VerificationTicket)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -223,24 +223,40 @@ func (s *Server) createMfaChallenge(q *request) (int, any, error) {
 	if b.RPID != nil {
 		rp = *b.RPID
 	}
-	// Only the user's session or an admin may learn the user's state and
-	// credential IDs here; a ticket is checked when the assertion comes
-	// back, so a caller with only a ticket learns nothing: any refusal
-	// about the user is the ticket's.
-	trusted := !ses.IsZero() || q.caller.admin
-	c, err := s.ids.NewWebAuthnChallenge(q.Context(), user, rp)
-	if err != nil {
-		if trusted || tuples.KindOf(err) == tuples.Invalid {
+	if rp != "" { // "" is no RP ID, as in NewWebAuthnChallenge
+		if err := identity.CheckRPID(rp); err != nil {
 			return 0, nil, err
 		}
-		// A caller with only a ticket gets the same answer whether or not
-		// the user exists and is active: a challenge, never stored, that no
-		// assertion can answer (the ticket fails at verifyMfa either way).
+	}
+	// Only the user's session, an admin or the holder of a live ticket of
+	// the user may learn the user's state and credential IDs here. The
+	// ticket is read, not used up: verifyMfa upgrades it next.
+	trusted := !ses.IsZero() || q.caller.admin
+	if !trusted {
+		t, err := s.ids.PeekTicket(q.Context(), ticket)
+		switch {
+		case err == nil:
+			trusted = t.UserID == user
+		case tuples.KindOf(err) != tuples.Unauthenticated:
+			return 0, nil, err // the store failed, not the ticket
+		}
+	}
+	var c identity.Challenge
+	if trusted {
+		if c, err = s.ids.NewWebAuthnChallenge(q.Context(), user, rp); err != nil {
+			return 0, nil, err
+		}
+	} else {
+		// Any other ticket (unknown, used, expired, another user's) gets
+		// what a missing user's would: a challenge, never stored, that no
+		// assertion can answer (the ticket fails at verifyMfa). The user
+		// is not looked up, so neither the answer nor its timing tells
+		// whether the user exists.
 		c = identity.Challenge{ID: tuples.NewUUID(), Bytes: webauthn.NewChallenge(), RPID: rp,
-			ExpiresAt: time.Now().Add(identity.ChallengeTTL).UTC().Truncate(time.Microsecond)}
+			ExpiresAt: s.now().Add(identity.ChallengeTTL)}
 	}
 	v := mfaChallengeView{ChallengeID: c.ID.String(), ChallengeB64u: base64.RawURLEncoding.EncodeToString(c.Bytes),
-		TimeoutMS: mfaWebAuthnTimeout, ExpiresAt: c.ExpiresAt}
+		TimeoutMS: mfaWebAuthnTimeout, ExpiresAt: c.ExpiresAt.UTC()}
 	if c.RPID != "" {
 		v.RPID = &c.RPID
 	}

@@ -41,7 +41,7 @@ var patOwnerOrAdmin = ownerOrAdmin(identity.ErrPATNotFound, func(s *Server, q *r
 })
 
 // patView is the spec's PersonalAccessToken: never the secret's hash.
-// status is evaluated at the time of the answer.
+// status is evaluated at the time of the answer, on the API's clock.
 type patView struct {
 	ID         string             `json:"id"`
 	UsrID      string             `json:"usr_id"`
@@ -55,14 +55,14 @@ type patView struct {
 	UpdatedAt  time.Time          `json:"updated_at"`
 }
 
-func viewPat(p identity.PAT) patView {
+func (s *Server) viewPat(p identity.PAT) patView {
 	scope := p.Scope
 	if scope == nil {
 		scope = []string{}
 	}
 	return patView{ID: tuples.FormatID("pat", p.ID), UsrID: tuples.FormatID("usr", p.UserID), Name: p.Name, Scope: scope,
-		Status: p.StatusAt(time.Now()), ExpiresAt: p.ExpiresAt, LastUsedAt: p.LastUsedAt, RevokedAt: p.RevokedAt,
-		CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt}
+		Status: p.StatusAt(s.now()), ExpiresAt: utcPtr(p.ExpiresAt), LastUsedAt: utcPtr(p.LastUsedAt), RevokedAt: utcPtr(p.RevokedAt),
+		CreatedAt: p.CreatedAt.UTC(), UpdatedAt: p.UpdatedAt.UTC()}
 }
 
 type patBody struct {
@@ -107,7 +107,7 @@ func (s *Server) createPat(q *request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusCreated, patCreated{PAT: viewPat(p), Token: token}, nil
+	return http.StatusCreated, patCreated{PAT: s.viewPat(p), Token: token}, nil
 }
 
 func (s *Server) listPats(q *request) (int, any, error) {
@@ -127,13 +127,13 @@ func (s *Server) listPats(q *request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, viewPage(p.Items, p.Next, viewPat), nil
+	return http.StatusOK, viewPage(p.Items, p.Next, s.viewPat), nil
 }
 
 func (s *Server) getPat(q *request) (int, any, error) {
-	return fetch(q, "pat_id", "pat", s.ids.GetPAT, viewPat)
+	return fetch(q, "pat_id", "pat", s.ids.GetPAT, s.viewPat)
 }
 
 func (s *Server) revokePat(q *request) (int, any, error) {
-	return transition(q, "pat_id", "pat", s.ids.RevokePAT, viewPat)
+	return transition(q, "pat_id", "pat", s.ids.RevokePAT, s.viewPat)
 }

@@ -147,6 +147,10 @@ func New(cfg Config) *Server {
 	return s
 }
 
+// now is the one clock of the API: identity's (Config.Now), so the
+// windows the transport checks and the lifetimes identity stores agree.
+func (s *Server) now() time.Time { return s.ids.Now() }
+
 // Handler returns the server's routes, for Serve and for httptest.
 func (s *Server) Handler() http.Handler { return s.handler }
 

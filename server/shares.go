@@ -50,8 +50,8 @@ type shareView struct {
 
 func viewShare(sh identity.Share) shareView {
 	return shareView{ID: tuples.FormatID("shr", sh.ID), ObjectType: sh.Object.Type, ObjectID: sh.Object.ID.String(),
-		Relation: sh.Relation, CreatedBy: tuples.FormatID("usr", sh.CreatedBy), ExpiresAt: sh.ExpiresAt,
-		SingleUse: sh.SingleUse, ConsumedAt: sh.ConsumedAt, RevokedAt: sh.RevokedAt, CreatedAt: sh.CreatedAt}
+		Relation: sh.Relation, CreatedBy: tuples.FormatID("usr", sh.CreatedBy), ExpiresAt: sh.ExpiresAt.UTC(),
+		SingleUse: sh.SingleUse, ConsumedAt: utcPtr(sh.ConsumedAt), RevokedAt: utcPtr(sh.RevokedAt), CreatedAt: sh.CreatedAt.UTC()}
 }
 
 // shareBody is createShare's request.

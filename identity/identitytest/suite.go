@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -37,6 +38,7 @@ func Run(t *testing.T, newStores func(t *testing.T) Stores) {
 		{"RotateCredential", testRotateCredential},
 		{"VerifyAndMint", testVerifyAndMint},
 		{"TicketRules", testTicketRules},
+		{"PeekTicket", testPeekTicket},
 		{"MFARequired", testMFARequired},
 		{"Sessions", testSessions},
 		{"RevokeUserCascade", testRevokeUserCascade},
@@ -527,6 +529,57 @@ func testTicketRules(t *testing.T, e *env) {
 	must[identity.Credential](t, "RevokeCredential")(e.svc.RevokeCredential(ctx, v.CredentialID))
 	_, _, err = e.svc.CreateSession(ctx, v, time.Hour)
 	wantErr(t, "ticket of a revoked credential", err, identity.ErrCredentialNotActive)
+}
+
+// PeekTicket reads a ticket without using it up, and refuses exactly what
+// CreateSession would refuse as a bad ticket.
+func testPeekTicket(t *testing.T, e *env) {
+	u, c := e.user(t, "peek@example.com", "pw")
+	verify := func() identity.Verification {
+		return must[identity.Verification](t, "VerifyCredential")(e.svc.VerifyCredential(ctx, identity.VerifyInput{
+			Type: identity.Password, Identifier: "peek@example.com", Password: "pw"}))
+	}
+	v := verify()
+	for i := range 2 { // twice: the first peek must not use it up
+		tk, err := e.svc.PeekTicket(ctx, v.Ticket)
+		if err != nil {
+			t.Fatalf("PeekTicket #%d: %v", i+1, err)
+		}
+		if tk.UserID != u.ID || tk.CredentialID != c.ID || !tk.ExpiresAt.Equal(v.ExpiresAt) || tk.MFARequired || tk.MFAVerified != nil {
+			t.Fatalf("PeekTicket #%d = %+v, want user %v credential %v expiring %v", i+1, tk, u.ID, c.ID, v.ExpiresAt)
+		}
+	}
+	if _, _, err := e.svc.CreateSession(ctx, v, time.Hour); err != nil {
+		t.Fatalf("CreateSession after peeks: %v", err)
+	}
+	_, err := e.svc.PeekTicket(ctx, v.Ticket)
+	wantErr(t, "peek at a used ticket", err, identity.ErrInvalidTicket)
+	for name, tk := range map[string]string{"empty": "", "made-up": "made-up", "too long": strings.Repeat("a", 513)} {
+		_, err := e.svc.PeekTicket(ctx, tk)
+		wantErr(t, "peek at a "+name+" ticket", err, identity.ErrInvalidTicket)
+	}
+
+	// It shows whether MFA is required and whether the ticket has passed it.
+	_, secret, _ := e.confirmedTOTP(t, u.ID)
+	must[identity.Policy](t, "SetPolicy")(e.svc.SetPolicy(ctx, u.ID, true, nil))
+	v = verify()
+	if tk := must[identity.Ticket](t, "PeekTicket(mfa)")(e.svc.PeekTicket(ctx, v.Ticket)); !tk.MFARequired || tk.MFAVerified != nil {
+		t.Fatalf("PeekTicket with the policy in force = %+v, want MFA required and not verified", tk)
+	}
+	now := e.mfaAlign()
+	r := must[identity.MFAResult](t, "VerifyMFA(ticket)")(e.svc.VerifyMFA(ctx, u.ID,
+		identity.MFAProof{Type: identity.TOTP, Code: totpCode(t, secret, now)}, identity.UUID{}, v.Ticket))
+	if tk := must[identity.Ticket](t, "PeekTicket(upgraded)")(e.svc.PeekTicket(ctx, v.Ticket)); tk.MFAVerified == nil || !tk.MFAVerified.Equal(r.VerifiedAt) {
+		t.Fatalf("PeekTicket after VerifyMFA: MFAVerified = %v, want %v", tk.MFAVerified, r.VerifiedAt)
+	}
+
+	// Expiry is the ticket's: valid up to its last instant, not after.
+	v = verify()
+	e.advance(identity.TicketTTL - time.Second)
+	must[identity.Ticket](t, "PeekTicket(just inside TTL)")(e.svc.PeekTicket(ctx, v.Ticket))
+	e.advance(2 * time.Second)
+	_, err = e.svc.PeekTicket(ctx, v.Ticket)
+	wantErr(t, "peek at an expired ticket", err, identity.ErrInvalidTicket)
 }
 
 func testMFARequired(t *testing.T, e *env) {
