@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"net/url"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/flametrench/server/identity/oidc"
 	"github.com/flametrench/server/identity/webauthn"
@@ -110,11 +109,11 @@ func (s *Service) setSecret(ctx context.Context, c *Credential, in NewCredential
 		c.PasskeyPublicKey, c.PasskeySignCount, c.PasskeyRPID = in.PublicKey, in.SignCount, in.RPID
 	case OIDC:
 		u, err := url.Parse(in.OIDCIssuer)
-		if err != nil || u.Scheme == "" || u.Host == "" || len(in.OIDCIssuer) > maxOIDCField {
+		if err != nil || u.Scheme == "" || u.Host == "" || len(in.OIDCIssuer) > maxOIDCField || !tuples.ValidText(in.OIDCIssuer) {
 			return ErrInvalidInput.With("oidc_issuer must be an absolute URI")
 		}
-		if in.OIDCSubject == "" || len(in.OIDCSubject) > maxOIDCField || !utf8.ValidString(in.OIDCSubject) {
-			return ErrInvalidInput.With("oidc_subject must be 1 to %d bytes", maxOIDCField)
+		if in.OIDCSubject == "" || len(in.OIDCSubject) > maxOIDCField || !tuples.ValidText(in.OIDCSubject) {
+			return ErrInvalidInput.With("oidc_subject must be 1 to %d bytes of UTF-8 without NUL", maxOIDCField)
 		}
 		c.OIDCIssuer, c.OIDCSubject = oidc.NormalizeIssuer(in.OIDCIssuer), in.OIDCSubject
 	}
@@ -131,8 +130,8 @@ func checkIdentifier(typ CredentialType, id string) error {
 	default:
 		return ErrInvalidInput.With("type must be password, passkey or oidc")
 	}
-	if id == "" || len(id) > maxIdentifier || !utf8.ValidString(id) || strings.TrimSpace(id) != id {
-		return ErrInvalidInput.With("identifier must be 1 to %d bytes of UTF-8 without surrounding spaces", maxIdentifier)
+	if id == "" || len(id) > maxIdentifier || !tuples.ValidText(id) || strings.TrimSpace(id) != id {
+		return ErrInvalidInput.With("identifier must be 1 to %d bytes of UTF-8 without NUL or surrounding spaces", maxIdentifier)
 	}
 	return nil
 }
@@ -147,7 +146,7 @@ func checkPassword(p string) error {
 // CheckRPID refuses (ErrInvalidInput) what cannot be a WebAuthn RP ID: it
 // must be a host name.
 func CheckRPID(rp string) error {
-	if rp == "" || len(rp) > 253 || strings.ContainsAny(rp, "/: ") {
+	if rp == "" || len(rp) > 253 || strings.ContainsAny(rp, "/: ") || !tuples.ValidText(rp) {
 		return ErrInvalidInput.With("rp_id must be a host name")
 	}
 	return nil

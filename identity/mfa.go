@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/flametrench/server/identity/recovery"
 	"github.com/flametrench/server/identity/totp"
@@ -133,8 +132,8 @@ func (s *Service) EnrollFactor(ctx context.Context, user UUID, in EnrollInput) (
 
 func (s *Service) enrollTOTP(ctx context.Context, user UUID, in EnrollInput) (Enrollment, error) {
 	label := in.Identifier
-	if label == "" || len(label) > maxFactorLabel || !utf8.ValidString(label) || strings.TrimSpace(label) != label {
-		return Enrollment{}, ErrInvalidInput.With("identifier must be a label of 1 to %d bytes without surrounding spaces", maxFactorLabel)
+	if label == "" || len(label) > maxFactorLabel || !tuples.ValidText(label) || strings.TrimSpace(label) != label {
+		return Enrollment{}, ErrInvalidInput.With("identifier must be a label of 1 to %d bytes of UTF-8 without NUL or surrounding spaces", maxFactorLabel)
 	}
 	alg := totp.Algorithm(strings.ToLower(in.Algorithm))
 	if alg == "" {

@@ -7,7 +7,6 @@ import (
 	"sync"
 	"time"
 	"unicode/utf16"
-	"unicode/utf8"
 
 	"github.com/flametrench/server/tuples"
 )
@@ -72,14 +71,14 @@ func (s *Service) CreatePAT(ctx context.Context, in NewPAT) (PAT, string, error)
 }
 
 func checkPATInput(in NewPAT, now time.Time) error {
-	if in.Name == "" || !utf8.ValidString(in.Name) || len(utf16.Encode([]rune(in.Name))) > MaxPATNameUnits {
+	if in.Name == "" || !tuples.ValidText(in.Name) || len(utf16.Encode([]rune(in.Name))) > MaxPATNameUnits {
 		return ErrPATName // H4: code units, not bytes
 	}
 	if len(in.Scope) > 64 {
 		return ErrPATScope
 	}
 	for _, sc := range in.Scope {
-		if sc == "" || len(sc) > 128 || !utf8.ValidString(sc) {
+		if sc == "" || len(sc) > 128 || !tuples.ValidText(sc) {
 			return ErrPATScope
 		}
 	}

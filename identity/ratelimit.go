@@ -2,6 +2,7 @@ package identity
 
 import (
 	"crypto/sha256"
+	"net/netip"
 	"sync"
 	"time"
 )
@@ -198,11 +199,31 @@ func throttleKey(kind, value string) string {
 	return kind + ":" + string(h[:16])
 }
 
-// addressKey is the limiter key of a client address, or "" (no key) when
-// the address is unknown.
+// addressKey is the limiter key of a client address (its AddressBlock),
+// or "" (no key) when the address is unknown.
 func addressKey(addr string) string {
 	if addr == "" {
 		return ""
 	}
-	return throttleKey("addr", addr)
+	return throttleKey("addr", AddressBlock(addr))
+}
+
+// AddressBlock is what per-address throttling counts a client address as,
+// here and in the server's anonymous limiter: an IPv4 address alone, but
+// an IPv6 address's /64. An IPv6 client is given at least a /64 (RFC
+// 6177), so keyed by whole address it could rotate through 2^64 of them,
+// each with a fresh budget, for free. An IPv4-mapped IPv6 address
+// (::ffff:a.b.c.d, what a dual-stack listener may report) counts as its
+// IPv4 address. Anything that is not an IP address (a unix socket peer)
+// is its own key, unchanged.
+func AddressBlock(addr string) string {
+	ip, err := netip.ParseAddr(addr)
+	if err != nil {
+		return addr
+	}
+	if ip = ip.Unmap(); ip.Is4() {
+		return ip.String()
+	}
+	p, _ := ip.Prefix(64) // an IPv6 address always has 64 bits to keep
+	return p.String()
 }

@@ -97,5 +97,17 @@ func read[T any](ctx context.Context, s *Service, fn func(Tx) (T, error)) (T, er
 	return v, err
 }
 
+// checkText refuses, as ErrInvalidInput naming the field, a string that
+// PostgreSQL text cannot hold (tuples.ValidText: a NUL, or bytes that are
+// not UTF-8). Every free-form string the module stores or looks rows up
+// by passes it before any store call, so the memory and PostgreSQL stores
+// answer alike and neither answers a 500.
+func checkText(field, s string) error {
+	if !tuples.ValidText(s) {
+		return ErrInvalidInput.With("%s must be UTF-8 without NUL", field)
+	}
+	return nil
+}
+
 // Page is one page of a listing; Next is "" on the last page.
 type Page[T any] = tuples.PageOf[T]

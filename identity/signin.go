@@ -81,6 +81,9 @@ func (s *Service) VerifyCredential(ctx context.Context, in VerifyInput) (Verific
 	if len(in.Identifier) > maxCredentialID { // no identifier is longer; not worth a throttle key
 		return Verification{}, ErrInvalidCredential
 	}
+	if err := checkText("identifier", in.Identifier); err != nil { // no credential has it: a format error, not worth a key either
+		return Verification{}, err
+	}
 	at, err := s.limit.Begin(throttleKey(string(in.Type), in.Identifier), addressKey(in.Address))
 	if err != nil {
 		return Verification{}, err

@@ -8,11 +8,22 @@ import (
 )
 
 // CreateUser creates an active user, with an optional display name
-// (ADR 0014: stored as given, no cap or normalisation).
+// (ADR 0014: stored as given, no cap or normalisation; only what no text
+// column can hold, a NUL or bytes that are not UTF-8, is refused).
 func (s *Service) CreateUser(ctx context.Context, displayName *string) (User, error) {
+	if err := checkDisplayName(displayName); err != nil {
+		return User{}, err
+	}
 	now := s.clock()
 	u := User{ID: tuples.NewUUID(), Status: Active, DisplayName: displayName, CreatedAt: now, UpdatedAt: now}
 	return u, s.update(ctx, func(tx Tx) error { return tx.PutUser(ctx, u) })
+}
+
+func checkDisplayName(name *string) error {
+	if name == nil {
+		return nil
+	}
+	return checkText("display_name", *name)
 }
 
 // GetUser returns the user, or ErrUserNotFound.
@@ -30,6 +41,11 @@ type UserPatch struct {
 // UpdateUser applies the patch. Suspended users may be updated; a revoked
 // one is terminal (USR-5). An empty patch returns the current row.
 func (s *Service) UpdateUser(ctx context.Context, id UUID, p UserPatch) (User, error) {
+	if p.DisplayName != nil {
+		if err := checkDisplayName(*p.DisplayName); err != nil {
+			return User{}, err
+		}
+	}
 	var u User
 	err := s.update(ctx, func(tx Tx) error {
 		var err error
@@ -159,6 +175,9 @@ func (s *Service) ListUsers(ctx context.Context, status Status, query, cursor st
 	}
 	if len(query) > 256 {
 		return Page[User]{}, ErrInvalidInput.With("query is longer than 256 bytes")
+	}
+	if err := checkText("query", query); err != nil {
+		return Page[User]{}, err
 	}
 	var users []User
 	err = s.view(ctx, func(tx Tx) error {

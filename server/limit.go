@@ -7,9 +7,9 @@ import (
 	"github.com/flametrench/server/identity"
 )
 
-// addressLimiter is a token bucket per client address for requests that
-// carry no token: sign-up, sign-in challenges, share verification, ticket
-// upgrades. What a bearer proves is throttled elsewhere (identity counts
+// addressLimiter is a token bucket per client address (per IPv6 /64) for
+// requests that carry no token, or only a share token: sign-up, sign-in
+// challenges, share verification, ticket upgrades. What a bearer proves is throttled elsewhere (identity counts
 // failed proofs per identifier and address); this bounds what an
 // anonymous client can make the server store or compute. It is per
 // process, like identity's limiter.
@@ -46,12 +46,14 @@ func newAddressLimiter(rate float64, burst int) *addressLimiter {
 	return &addressLimiter{rate: rate, burst: float64(burst), now: time.Now, buckets: map[string]*bucket{}}
 }
 
-// take spends one token of addr's bucket, or says how long until one is
-// there.
+// take spends one token of the bucket of addr's block (an IPv4 address, an
+// IPv6 /64: identity.AddressBlock, the key identity's failure limiter uses
+// too), or says how long until one is there.
 func (l *addressLimiter) take(addr string) error {
 	if l == nil {
 		return nil
 	}
+	addr = identity.AddressBlock(addr)
 	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()

@@ -42,6 +42,37 @@ func TestAddressLimiter(t *testing.T) {
 	}
 }
 
+// Buckets are per identity.AddressBlock: an IPv6 /64 shares one, another
+// /64 has its own, and a v4-mapped address is its IPv4 address.
+func TestAddressLimiterBlocks(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	for _, tc := range []struct {
+		name        string
+		burst       [2]string // the burst, from these addresses
+		same, other string
+	}{
+		{"IPv6 /64", [2]string{"2001:db8:0:1::1", "2001:db8:0:1::2"}, "2001:db8:0:1:ffff::3", "2001:db8:0:2::1"},
+		{"IPv4", [2]string{"192.0.2.1", "192.0.2.1"}, "::ffff:192.0.2.1", "192.0.2.2"},
+		{"IPv4-mapped", [2]string{"::ffff:192.0.2.1", "192.0.2.1"}, "::ffff:192.0.2.1", "::ffff:192.0.2.2"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l := newAddressLimiter(1, 2)
+			l.now = func() time.Time { return now }
+			for _, a := range tc.burst {
+				if err := l.take(a); err != nil {
+					t.Fatalf("take(%s) in the burst: %v", a, err)
+				}
+			}
+			if err := l.take(tc.same); err == nil {
+				t.Fatalf("take(%s) after a burst from %v passed, want it throttled (one block)", tc.same, tc.burst)
+			}
+			if err := l.take(tc.other); err != nil {
+				t.Fatalf("take(%s) = %v, want a bucket of its own", tc.other, err)
+			}
+		})
+	}
+}
+
 func TestAddressLimiterSweeps(t *testing.T) {
 	now := time.Unix(1_700_000_000, 0)
 	l := newAddressLimiter(1000, 1)

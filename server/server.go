@@ -81,9 +81,10 @@ type Config struct {
 	// MaxBodyBytes bounds a request body (413 beyond). Zero:
 	// DefaultMaxBodyBytes.
 	MaxBodyBytes int64
-	// AnonymousRate bounds the requests without a token that one client
-	// address may make: AnonymousRate a second on average, AnonymousBurst
-	// at once (429 with Retry-After beyond). Zero or less: no bound.
+	// AnonymousRate bounds the requests without a token (or with only a
+	// share token) that one client address, or one IPv6 /64, may make:
+	// AnonymousRate a second on average, AnonymousBurst at once (429 with
+	// Retry-After beyond). Zero or less: no bound.
 	AnonymousRate  float64
 	AnonymousBurst int
 	// TrustSocket makes a request on a unix socket listener (Serve with a

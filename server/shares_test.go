@@ -1,11 +1,16 @@
 package server_test
 
 import (
+	"context"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/flametrench/server/identity"
+	"github.com/flametrench/server/server"
 	"github.com/flametrench/server/tuples"
 )
 
@@ -201,4 +206,45 @@ func TestShareRoutes(t *testing.T) {
 		a.want(a.call("POST", "/v1/shares/verify", token, nil), http.StatusUnauthorized, "share_revoked")
 		a.want(a.call("POST", "/v1/shares/"+bypat["id"].(string)+"/revoke", root, nil), http.StatusOK)
 	})
+}
+
+// Verifying share tokens is a guess at a secret, whoever asks: a share
+// bearer pays the anonymous per-address bucket exactly as a token in the
+// body does (it skipped it), so a burst from one address meets 429 with
+// Retry-After either way, and the bucket is the one anonymous requests
+// from the address share.
+func TestShareVerifyPaysTheAnonymousBucket(t *testing.T) {
+	limited := func(_ *identity.Config, c *server.Config) { c.AnonymousRate, c.AnonymousBurst = 0.01, 3 }
+	for _, how := range []string{"bearer", "body"} {
+		t.Run(how, func(t *testing.T) {
+			t.Parallel()
+			a := newAPI(t, "", false, limited)
+			alice, ses := a.user("alice")
+			_, token, err := a.ids.CreateShare(context.Background(), identity.NewShare{Object: tuples.Ref{Type: "doc", ID: tuples.NewUUID()},
+				Relation: "viewer", CreatedBy: alice, ExpiresIn: time.Hour})
+			if err != nil {
+				t.Fatal(err)
+			}
+			verify := func(tok string) response {
+				if how == "bearer" {
+					return a.call("POST", "/v1/shares/verify", tok, nil)
+				}
+				return a.call("POST", "/v1/shares/verify", "", map[string]string{"token": tok})
+			}
+			a.want(verify(token), http.StatusOK)
+			a.want(verify("shr_"+strings.Repeat("A", 43)), http.StatusUnauthorized, "invalid_share_token")
+			a.want(verify("shr_"+strings.Repeat("B", 43)), http.StatusUnauthorized, "invalid_share_token")
+			for _, guess := range []string{"shr_" + strings.Repeat("C", 43), token} { // the burst is spent: even the real one waits
+				r := verify(guess)
+				a.want(r, http.StatusTooManyRequests, "rate_limited")
+				if s, err := strconv.Atoi(r.header.Get("Retry-After")); err != nil || s < 1 {
+					t.Fatalf("Retry-After = %q, want whole seconds ≥ 1", r.header.Get("Retry-After"))
+				}
+			}
+			// One bucket per address: sign-up from it waits too; a session
+			// does not pay it.
+			a.want(a.call("POST", "/v1/users", "", map[string]any{}), http.StatusTooManyRequests, "rate_limited")
+			a.want(a.call("GET", "/v1/users/"+tuples.FormatID("usr", alice), ses, nil), http.StatusOK)
+		})
+	}
 }

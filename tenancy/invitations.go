@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"time"
-	"unicode/utf8"
 
 	"github.com/flametrench/server/identity"
 	"github.com/flametrench/server/tuples"
@@ -44,8 +43,8 @@ func (s *Service) CreateInvitation(ctx context.Context, in NewInvitation) (Invit
 	}
 	now := s.clock()
 	switch {
-	case in.Identifier == "" || len(in.Identifier) > maxIdentifier || !utf8.ValidString(in.Identifier):
-		return Invitation{}, ErrInvalidInput.With("identifier must be 1 to %d bytes of UTF-8", maxIdentifier)
+	case in.Identifier == "" || len(in.Identifier) > maxIdentifier || !tuples.ValidText(in.Identifier):
+		return Invitation{}, ErrInvalidInput.With("identifier must be 1 to %d bytes of UTF-8 without NUL", maxIdentifier)
 	case !in.ExpiresAt.After(now):
 		return Invitation{}, ErrPastExpiration
 	case in.ExpiresAt.Sub(now) > MaxInvitationTTL:

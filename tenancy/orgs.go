@@ -2,7 +2,6 @@ package tenancy
 
 import (
 	"context"
-	"unicode/utf8"
 
 	"github.com/flametrench/server/tuples"
 )
@@ -13,13 +12,20 @@ type OrgInput struct {
 }
 
 func checkName(name *string) error {
-	if name != nil && (len(*name) > maxOrgName || !utf8.ValidString(*name)) {
-		return ErrInvalidInput.With("name must be at most %d bytes of UTF-8", maxOrgName)
+	if name != nil && (len(*name) > maxOrgName || !tuples.ValidText(*name)) {
+		return ErrInvalidInput.With("name must be at most %d bytes of UTF-8 without NUL", maxOrgName)
 	}
 	return nil
 }
 
+// checkSlug refuses a slug off ORG-3's pattern with the spec's
+// ErrSlugFormat; one that is not even text a column could hold (a NUL, or
+// bytes that are not UTF-8) is a format error like any other such string
+// (tuples.ValidText), as the REST edge and the other modules answer it.
 func checkSlug(slug *string) error {
+	if slug != nil && !tuples.ValidText(*slug) {
+		return ErrInvalidInput.With("slug must be UTF-8 without NUL")
+	}
 	if slug != nil && !slugPattern.MatchString(*slug) {
 		return ErrSlugFormat.With("slug %q must match %s", tuples.Truncate(*slug), slugPattern)
 	}

@@ -47,6 +47,9 @@ func (s *Service) FirstOwner(ctx context.Context, org UUID) (UUID, error) {
 // holds an active credential with exactly that identifier, and no other
 // user holds one of any type.
 func (s *Service) HoldsIdentifier(ctx context.Context, user UUID, identifier string) (bool, error) {
+	if !tuples.ValidText(identifier) { // no credential has it, and a store could not look it up
+		return false, ErrInvalidInput.With("identifier must be UTF-8 without NUL")
+	}
 	return read(ctx, s, func(tx Tx) (bool, error) {
 		err := ownsIdentifier(ctx, tx, user, identifier)
 		if errors.Is(err, ErrIdentifierUnowned) {

@@ -82,10 +82,26 @@ func ParseRefID(typ, id string) (UUID, bool) {
 	return u, ok && u.valid()
 }
 
+// CheckSubjectType returns ErrInvalidSubjType unless typ is a valid type.
+func CheckSubjectType(typ string) error {
+	if !ValidType(typ) {
+		return ErrInvalidSubjType.With("subject_type %q must match ^[a-z]{2,6}$", truncate(typ))
+	}
+	return nil
+}
+
+// CheckObjectType returns ErrInvalidObjType unless typ is a valid type.
+func CheckObjectType(typ string) error {
+	if !ValidType(typ) {
+		return ErrInvalidObjType.With("object_type %q must match ^[a-z]{2,6}$", truncate(typ))
+	}
+	return nil
+}
+
 // ParseSubject validates a subject type and id.
 func ParseSubject(typ, id string) (Ref, error) {
-	if !ValidType(typ) {
-		return Ref{}, ErrInvalidSubjType.With("subject_type %q must match ^[a-z]{2,6}$", truncate(typ))
+	if err := CheckSubjectType(typ); err != nil {
+		return Ref{}, err
 	}
 	u, ok := ParseRefID(typ, id)
 	if !ok {
@@ -96,8 +112,8 @@ func ParseSubject(typ, id string) (Ref, error) {
 
 // ParseObject validates an object type and id.
 func ParseObject(typ, id string) (Ref, error) {
-	if !ValidType(typ) {
-		return Ref{}, ErrInvalidObjType.With("object_type %q must match ^[a-z]{2,6}$", truncate(typ))
+	if err := CheckObjectType(typ); err != nil {
+		return Ref{}, err
 	}
 	u, ok := ParseRefID(typ, id)
 	if !ok {
@@ -132,8 +148,8 @@ func ParseKey(subjectType, subjectID, relation, objectType, objectID string) (Ke
 
 // Validate checks a Key built in code rather than parsed.
 func (k Key) Validate() error {
-	if !ValidType(k.Subject.Type) {
-		return ErrInvalidSubjType.With("subject_type %q must match ^[a-z]{2,6}$", truncate(k.Subject.Type))
+	if err := CheckSubjectType(k.Subject.Type); err != nil {
+		return err
 	}
 	if !k.Subject.ID.valid() {
 		return ErrInvalidSubjectID.With("subject_id must be a UUID of version 1-8")
@@ -147,8 +163,8 @@ func (k Key) Validate() error {
 // CheckObject validates an object reference: its type and the version of
 // its id.
 func CheckObject(o Ref) error {
-	if !ValidType(o.Type) {
-		return ErrInvalidObjType.With("object_type %q must match ^[a-z]{2,6}$", truncate(o.Type))
+	if err := CheckObjectType(o.Type); err != nil {
+		return err
 	}
 	if !o.ID.valid() {
 		return ErrInvalidObjectID.With("object_id must be a UUID of version 1-8")

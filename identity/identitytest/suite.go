@@ -50,6 +50,7 @@ func Run(t *testing.T, newStores func(t *testing.T) Stores) {
 	tests = append(tests, shareTests...)
 	tests = append(tests, fixtureTests(newStores)...)
 	tests = append(tests, signInTests...)
+	tests = append(tests, textTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -424,6 +424,9 @@ func (b *tupleBuffer) existing(ctx context.Context, k tuples.Key) (tuples.Tuple,
 // DeleteSubject buffers the cascade; the count is known only at commit, so
 // it reports 0.
 func (b *tupleBuffer) DeleteSubject(_ context.Context, subject tuples.Ref) (int, error) {
+	if err := tuples.CheckSubjectType(subject.Type); err != nil {
+		return 0, err
+	}
 	b.ops = append(b.ops, bufferedOp{subject: &subject})
 	return 0, nil
 }

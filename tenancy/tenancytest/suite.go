@@ -45,6 +45,7 @@ func Run(t *testing.T, newStores func(t *testing.T) Stores) {
 		{"ConcurrentTransfers", testConcurrentTransfers},
 		{"RevokeUserRace", testRevokeUserRace},
 		{"Duality", testDuality},
+		{"NULRefused", testNULRefused},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

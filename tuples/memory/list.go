@@ -22,6 +22,9 @@ func (s *Snapshot) ListBySubject(subject tuples.Ref, cursor string, limit int) (
 	if err != nil {
 		return tuples.Page{}, err
 	}
+	if err := tuples.CheckSubjectType(subject.Type); err != nil {
+		return tuples.Page{}, err
+	}
 	n := s.ref(subject)
 	a := s.adjOf(n)
 	if a == nil {
@@ -41,6 +44,9 @@ func (s *Snapshot) ListBySubject(subject tuples.Ref, cursor string, limit int) (
 func (s *Snapshot) ListByObject(object tuples.Ref, relation, cursor string, limit int) (tuples.Page, error) {
 	limit, after, err := tuples.PageArgs(cursor, limit)
 	if err != nil {
+		return tuples.Page{}, err
+	}
+	if err := tuples.CheckObjectType(object.Type); err != nil {
 		return tuples.Page{}, err
 	}
 	if relation != "" {

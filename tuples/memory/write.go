@@ -44,6 +44,9 @@ func (g *Graph) Write(ctx context.Context, changes []tuples.Change) (tuples.Writ
 
 // DeleteSubject deletes every tuple whose subject is subject (cascadeRevokeSubject).
 func (g *Graph) DeleteSubject(ctx context.Context, subject tuples.Ref) (int, uint64, error) {
+	if err := tuples.CheckSubjectType(subject.Type); err != nil {
+		return 0, 0, err
+	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	b := g.begin()

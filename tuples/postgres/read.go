@@ -25,6 +25,9 @@ func (db *DB) ListBySubject(ctx context.Context, subject tuples.Ref, cursor stri
 	if err != nil {
 		return tuples.Page{}, err
 	}
+	if err := tuples.CheckSubjectType(subject.Type); err != nil {
+		return tuples.Page{}, err
+	}
 	return db.page(ctx, limit, `SELECT `+tupleCols+` FROM tup
 WHERE subject_type = $1 AND subject_id = $2 AND id > $3 ORDER BY id LIMIT $4`,
 		subject.Type, [16]byte(subject.ID), [16]byte(after), limit+1)
@@ -35,6 +38,9 @@ WHERE subject_type = $1 AND subject_id = $2 AND id > $3 ORDER BY id LIMIT $4`,
 func (db *DB) ListByObject(ctx context.Context, object tuples.Ref, relation, cursor string, limit int) (tuples.Page, error) {
 	limit, after, err := tuples.PageArgs(cursor, limit)
 	if err != nil {
+		return tuples.Page{}, err
+	}
+	if err := tuples.CheckObjectType(object.Type); err != nil {
 		return tuples.Page{}, err
 	}
 	if relation == "" {

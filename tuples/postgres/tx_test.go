@@ -172,6 +172,19 @@ func TestOpenUnreachable(t *testing.T) {
 	}
 }
 
+// A transaction's cascade refuses a subject type with a NUL as a format
+// error, before PostgreSQL sees it (its text cannot hold one: a 500).
+func TestTxDeleteSubjectRefusesNUL(t *testing.T) {
+	db, _ := pgtest.DB(t, postgres.Config{})
+	_, err := db.Update(ctx, func(tx *postgres.Tx) error {
+		_, err := tx.DeleteSubject(ctx, tuples.Ref{Type: "us\x00r", ID: tuples.NewUUID()})
+		return err
+	})
+	if !errors.Is(err, tuples.ErrInvalidSubjType) {
+		t.Fatalf("DeleteSubject(NUL type) = %v, want %v", err, tuples.ErrInvalidSubjType)
+	}
+}
+
 // TestViewIsReadOnly: a View reads committed rows, and refuses tuple writes
 // and savepoints, whose statements would otherwise autocommit.
 func TestViewIsReadOnly(t *testing.T) {

@@ -354,6 +354,9 @@ func (t *Tx) DeleteSubject(ctx context.Context, subject tuples.Ref) (int, error)
 	if t.readOnly {
 		return 0, errReadOnly
 	}
+	if err := tuples.CheckSubjectType(subject.Type); err != nil {
+		return 0, err
+	}
 	rows, err := t.tx.Query(ctx, `DELETE FROM tup WHERE subject_type = $1 AND subject_id = $2 RETURNING `+tupleCols,
 		subject.Type, [16]byte(subject.ID))
 	if err != nil {

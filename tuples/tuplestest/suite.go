@@ -26,6 +26,7 @@ func Run(t *testing.T, newStore func(t *testing.T) tuples.Store) {
 		{"Touch", testTouch},
 		{"Delete", testDelete},
 		{"Validation", testValidation},
+		{"NULRefused", testNULRefused},
 		{"ListBySubject", testListBySubject},
 		{"ListByObject", testListByObject},
 		{"ListArgs", testListArgs},
@@ -275,6 +276,64 @@ func testValidation(t *testing.T, s tuples.Store) {
 	}
 	if s.Revision() != 0 {
 		t.Fatalf("invalid writes moved the revision to %d", s.Revision())
+	}
+}
+
+// testNULRefused: a NUL in any string a tuple operation takes is refused
+// as a format error of that field before the store sees it (PostgreSQL's
+// text cannot hold one: it would be a 500), and changes nothing.
+func testNULRefused(t *testing.T, s tuples.Store) {
+	u, d := Ref("usr"), Ref("doc")
+	const nul = "vi\x00ewer"
+	write := func(op tuples.Op, k tuples.Key) error {
+		_, err := s.Write(ctx, []tuples.Change{{Op: op, Key: k}})
+		return err
+	}
+	cases := []struct {
+		name string
+		call func() error
+		want error
+	}{
+		{"create subject_type", func() error { return write(tuples.OpCreate, Key(tuples.Ref{Type: "u\x00", ID: u.ID}, "viewer", d)) }, tuples.ErrInvalidSubjType},
+		{"create relation", func() error { return write(tuples.OpCreate, Key(u, nul, d)) }, tuples.ErrInvalidRelation},
+		{"create object_type", func() error { return write(tuples.OpCreate, Key(u, "viewer", tuples.Ref{Type: "do\x00c", ID: d.ID})) }, tuples.ErrInvalidObjType},
+		{"touch relation", func() error { return write(tuples.OpTouch, Key(u, nul, d)) }, tuples.ErrInvalidRelation},
+		{"delete relation", func() error { return write(tuples.OpDelete, Key(u, nul, d)) }, tuples.ErrInvalidRelation},
+		{"list by subject_type", func() error {
+			_, err := s.ListBySubject(ctx, tuples.Ref{Type: "us\x00r", ID: u.ID}, "", 0)
+			return err
+		}, tuples.ErrInvalidSubjType},
+		{"list by object_type", func() error {
+			_, err := s.ListByObject(ctx, tuples.Ref{Type: "do\x00c", ID: d.ID}, "", "", 0)
+			return err
+		}, tuples.ErrInvalidObjType},
+		{"list by relation", func() error {
+			_, err := s.ListByObject(ctx, d, nul, "", 0)
+			return err
+		}, tuples.ErrInvalidRelation},
+		{"list cursor", func() error {
+			_, err := s.ListBySubject(ctx, u, "tup_\x00", 0)
+			return err
+		}, tuples.ErrInvalidCursor},
+		{"delete subject_type", func() error {
+			_, _, err := s.DeleteSubject(ctx, tuples.Ref{Type: "us\x00r", ID: u.ID})
+			return err
+		}, tuples.ErrInvalidSubjType},
+	}
+	create(t, s, Key(u, "viewer", d))
+	rev := s.Revision()
+	for _, tc := range cases {
+		err := tc.call()
+		wantErr(t, tc.name, err, tc.want)
+		if tuples.KindOf(err) != tuples.Invalid {
+			t.Errorf("%s: kind %v, want Invalid", tc.name, tuples.KindOf(err))
+		}
+	}
+	if s.Revision() != rev {
+		t.Fatalf("refused calls moved the revision from %d to %d", rev, s.Revision())
+	}
+	if p, err := s.ListBySubject(ctx, u, "", 0); err != nil || len(p.Tuples) != 1 {
+		t.Fatalf("after the refusals the subject holds %v (err %v), want its one tuple", p.Tuples, err)
 	}
 }
 
