@@ -30,6 +30,8 @@ import (
 //
 // tenancy.Service re-checks what it owns (the inviter's rank, adminRemove's
 // hierarchy, the sole owner, identifier binding) inside its transactions.
+// A write that can change membership tuples answers with the consistency
+// token of the revision it committed at (orgWrites).
 
 var orgRoutes = []route{
 	{method: "POST", path: "/orgs", op: "createOrg", allow: orgCreatePolicy, serve: (*Server).createOrg},
@@ -461,6 +463,14 @@ func (s *Server) orgPlatformActor(ctx context.Context, q *request, org tuples.UU
 	return s.orgs.FirstOwner(ctx, org)
 }
 
+// orgWrites is the tenancy service for a route whose write may change
+// membership tuples: the response carries the consistency token of the
+// revision the write committed at (DESIGN §7), as a tuple write's does, so
+// that a check sent with it sees the change.
+func (s *Server) orgWrites(q *request) *tenancy.Service {
+	return s.orgs.OnCommit(func(rev uint64) { s.setToken(q, rev) })
+}
+
 // ----- wire views
 
 // orgView is the spec's Organization (v0.2: name and slug always present).
@@ -605,7 +615,7 @@ func (s *Server) createOrg(q *request) (int, any, error) {
 	case !hasUser:
 		return 0, nil, required(field("owner_usr_id", b.OwnerUsrID))
 	}
-	o, m, err := s.orgs.CreateOrg(q.Context(), owner, tenancy.OrgInput{Name: b.Name, Slug: b.Slug})
+	o, m, err := s.orgWrites(q).CreateOrg(q.Context(), owner, tenancy.OrgInput{Name: b.Name, Slug: b.Slug})
 	if err != nil {
 		return 0, nil, err
 	}
@@ -640,15 +650,15 @@ func (s *Server) updateOrg(q *request) (int, any, error) {
 }
 
 func (s *Server) suspendOrg(q *request) (int, any, error) {
-	return transition(q, "org_id", "org", s.orgs.SuspendOrg, viewOrg)
+	return transition(q, "org_id", "org", s.orgWrites(q).SuspendOrg, viewOrg)
 }
 
 func (s *Server) reinstateOrg(q *request) (int, any, error) {
-	return transition(q, "org_id", "org", s.orgs.ReinstateOrg, viewOrg)
+	return transition(q, "org_id", "org", s.orgWrites(q).ReinstateOrg, viewOrg)
 }
 
 func (s *Server) revokeOrg(q *request) (int, any, error) {
-	return transition(q, "org_id", "org", s.orgs.RevokeOrg, viewOrg)
+	return transition(q, "org_id", "org", s.orgWrites(q).RevokeOrg, viewOrg)
 }
 
 // orgTransferBody is transferOwnership's request.
@@ -687,7 +697,7 @@ func (s *Server) transferOwnership(q *request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	from, to, err := s.orgs.TransferOwnership(q.Context(), org, fromID, toID)
+	from, to, err := s.orgWrites(q).TransferOwnership(q.Context(), org, fromID, toID)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -763,7 +773,7 @@ func (s *Server) addMember(q *request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	m, err := s.orgs.AddMember(q.Context(), org, user, role, by)
+	m, err := s.orgWrites(q).AddMember(q.Context(), org, user, role, by)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -833,7 +843,7 @@ func (s *Server) changeRole(q *request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	m, err := s.orgs.ChangeRole(q.Context(), id, role)
+	m, err := s.orgWrites(q).ChangeRole(q.Context(), id, role)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -841,11 +851,11 @@ func (s *Server) changeRole(q *request) (int, any, error) {
 }
 
 func (s *Server) suspendMembership(q *request) (int, any, error) {
-	return transition(q, "mem_id", "mem", s.orgs.SuspendMembership, viewMembership)
+	return transition(q, "mem_id", "mem", s.orgWrites(q).SuspendMembership, viewMembership)
 }
 
 func (s *Server) reinstateMembership(q *request) (int, any, error) {
-	return transition(q, "mem_id", "mem", s.orgs.ReinstateMembership, viewMembership)
+	return transition(q, "mem_id", "mem", s.orgWrites(q).ReinstateMembership, viewMembership)
 }
 
 // memberLeaveBody is selfLeave's optional request: the user to hand
@@ -877,7 +887,7 @@ func (s *Server) selfLeave(q *request) (int, any, error) {
 			return 0, nil, err
 		}
 	}
-	m, err := s.orgs.SelfLeave(q.Context(), id, to)
+	m, err := s.orgWrites(q).SelfLeave(q.Context(), id, to)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -902,7 +912,7 @@ func (s *Server) adminRemove(q *request) (int, any, error) {
 			return 0, nil, err
 		}
 	}
-	m, err := s.orgs.AdminRemove(q.Context(), by, id)
+	m, err := s.orgWrites(q).AdminRemove(q.Context(), by, id)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -1096,7 +1106,7 @@ func (s *Server) acceptInvitation(q *request) (int, any, error) {
 		}
 		as, ident = user, cred.Identifier
 	}
-	a, err := s.orgs.AcceptInvitation(q.Context(), id, as, ident)
+	a, err := s.orgWrites(q).AcceptInvitation(q.Context(), id, as, ident)
 	if err != nil {
 		return 0, nil, err
 	}
