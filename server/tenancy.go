@@ -29,7 +29,10 @@ import (
 //     403 forbidden.role_hierarchy.
 //
 // tenancy.Service re-checks what it owns (the inviter's rank, adminRemove's
-// hierarchy, the sole owner, identifier binding) inside its transactions.
+// hierarchy, the sole owner, identifier binding) inside its transactions,
+// and the acting member's standing (orgActing): a policy reads the caller's
+// role before the handler's write begins, so a demotion or removal
+// committed in between is refused by the write itself (403).
 // A write that can change membership tuples answers with the consistency
 // token of the revision it committed at (orgWrites).
 
@@ -463,6 +466,19 @@ func (s *Server) orgPlatformActor(ctx context.Context, q *request, org tuples.UU
 	return s.orgs.FirstOwner(ctx, org)
 }
 
+// orgActing is the member a tenancy write acts for, whose standing in the
+// organization tenancy checks again inside the write's transaction (the
+// policy's read came earlier, and a demotion or removal may have committed
+// since): the caller's user, or zero for a platform admin, who acts on the
+// platform's authority.
+func orgActing(q *request) tuples.UUID {
+	if q.caller.admin {
+		return tuples.UUID{}
+	}
+	u, _ := q.caller.user() // the policies let only users through
+	return u
+}
+
 // orgWrites is the tenancy service for a route whose write may change
 // membership tuples: the response carries the consistency token of the
 // revision the write committed at (DESIGN §7), as a tuple write's does, so
@@ -642,7 +658,7 @@ func (s *Server) updateOrg(q *request) (int, any, error) {
 	if err := q.decode(&b, false); err != nil {
 		return 0, nil, err
 	}
-	o, err := s.orgs.UpdateOrg(q.Context(), id, tenancy.OrgPatch{Name: b.Name.patch(), Slug: b.Slug.patch()})
+	o, err := s.orgs.UpdateOrg(q.Context(), id, tenancy.OrgPatch{Name: b.Name.patch(), Slug: b.Slug.patch()}, orgActing(q))
 	if err != nil {
 		return 0, nil, err
 	}
@@ -658,7 +674,9 @@ func (s *Server) reinstateOrg(q *request) (int, any, error) {
 }
 
 func (s *Server) revokeOrg(q *request) (int, any, error) {
-	return transition(q, "org_id", "org", s.orgWrites(q).RevokeOrg, viewOrg)
+	return transition(q, "org_id", "org", func(ctx context.Context, id tuples.UUID) (tenancy.Org, error) {
+		return s.orgWrites(q).RevokeOrg(ctx, id, orgActing(q))
+	}, viewOrg)
 }
 
 // orgTransferBody is transferOwnership's request.
@@ -697,7 +715,7 @@ func (s *Server) transferOwnership(q *request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	from, to, err := s.orgWrites(q).TransferOwnership(q.Context(), org, fromID, toID)
+	from, to, err := s.orgWrites(q).TransferOwnership(q.Context(), org, fromID, toID, orgActing(q))
 	if err != nil {
 		return 0, nil, err
 	}
@@ -773,7 +791,7 @@ func (s *Server) addMember(q *request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	m, err := s.orgWrites(q).AddMember(q.Context(), org, user, role, by)
+	m, err := s.orgWrites(q).AddMember(q.Context(), org, user, role, by, orgActing(q))
 	if err != nil {
 		return 0, nil, err
 	}
@@ -843,7 +861,7 @@ func (s *Server) changeRole(q *request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	m, err := s.orgWrites(q).ChangeRole(q.Context(), id, role)
+	m, err := s.orgWrites(q).ChangeRole(q.Context(), id, role, orgActing(q))
 	if err != nil {
 		return 0, nil, err
 	}
@@ -851,11 +869,15 @@ func (s *Server) changeRole(q *request) (int, any, error) {
 }
 
 func (s *Server) suspendMembership(q *request) (int, any, error) {
-	return transition(q, "mem_id", "mem", s.orgWrites(q).SuspendMembership, viewMembership)
+	return transition(q, "mem_id", "mem", func(ctx context.Context, id tuples.UUID) (tenancy.Membership, error) {
+		return s.orgWrites(q).SuspendMembership(ctx, id, orgActing(q))
+	}, viewMembership)
 }
 
 func (s *Server) reinstateMembership(q *request) (int, any, error) {
-	return transition(q, "mem_id", "mem", s.orgWrites(q).ReinstateMembership, viewMembership)
+	return transition(q, "mem_id", "mem", func(ctx context.Context, id tuples.UUID) (tenancy.Membership, error) {
+		return s.orgWrites(q).ReinstateMembership(ctx, id, orgActing(q))
+	}, viewMembership)
 }
 
 // memberLeaveBody is selfLeave's optional request: the user to hand

@@ -1,11 +1,14 @@
 package server_test
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/binary"
 	"net/http"
+	"sync/atomic"
 	"testing"
 
+	"github.com/flametrench/server/tenancy"
 	"github.com/flametrench/server/tuples"
 )
 
@@ -141,4 +144,107 @@ func tnAccept(a *api, session string, inv tnInvitation, body map[string]any) res
 		return a.call("POST", "/v1/invitations/"+inv.ID+"/accept", session, nil)
 	}
 	return a.call("POST", "/v1/invitations/"+inv.ID+"/accept", session, body)
+}
+
+// viewHook is a tenancy store that runs a function once, after the next
+// read-only view returns: between a route's policy, which reads the
+// caller's membership, and its handler's write.
+type viewHook struct {
+	tenancy.Store
+	after atomic.Pointer[func()]
+}
+
+func (h *viewHook) View(ctx context.Context, fn func(tenancy.Tx) error) error {
+	err := h.Store.View(ctx, fn)
+	if f := h.after.Swap(nil); f != nil {
+		(*f)()
+	}
+	return err
+}
+
+// A member demoted or removed after a route's policy let them through,
+// and before the handler writes, is refused by the write itself with the
+// policy's 403, and nothing changes.
+func TestTenancyPolicyRace(t *testing.T) {
+	for name, pg := range map[string]bool{"memory": false, "postgres": true} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			testTenancyPolicyRace(t, pg)
+		})
+	}
+}
+
+func testTenancyPolicyRace(t *testing.T, pg bool) {
+	hook := &viewHook{}
+	a := newAPIWith(t, "", pg, func(s tenancy.Store) tenancy.Store { hook.Store = s; return hook })
+	ctx := context.Background()
+	f := tnSetup(a)
+	org := "/v1/orgs/" + f.org.ID
+	// meanwhile arms the hook: fn runs right after the request's
+	// policy has read the caller's membership.
+	meanwhile := func(what string, fn func() error) {
+		run := func() {
+			if err := fn(); err != nil {
+				t.Errorf("%s: %v", what, err)
+			}
+		}
+		hook.after.Store(&run)
+	}
+	demote := func(m *tnMember, role tenancy.Role) func() error {
+		return func() error {
+			id, err := tuples.DecodeIDOf("mem", m.ID)
+			if err != nil {
+				return err
+			}
+			n, err := a.orgs.ChangeRole(ctx, id, role, tuples.UUID{})
+			m.ID = tuples.FormatID("mem", n.ID)
+			return err
+		}
+	}
+	members := func() int {
+		r := a.call("GET", org+"/members?status=active", f.aliceS, nil)
+		a.want(r, http.StatusOK)
+		var p tnPage[tnMember]
+		r.decode(t, &p)
+		return len(p.Data)
+	}
+	n := members()
+
+	// Bob, an admin when the policy looked, a member when he writes.
+	bobM := f.bobM
+	meanwhile("demote bob", demote(&bobM, tenancy.Member))
+	a.want(a.call("POST", org+"/members", f.bobS, map[string]string{"usr_id": tnUsr(f.mallory), "role": "guest"}),
+		http.StatusForbidden, "forbidden")
+	if got := members(); got != n {
+		t.Fatalf("the refused add left %d active members, want %d", got, n)
+	}
+	// Promoted back, the same request succeeds.
+	if err := demote(&bobM, tenancy.Admin)(); err != nil {
+		t.Fatal(err)
+	}
+	a.want(a.call("POST", org+"/members", f.bobS, map[string]string{"usr_id": tnUsr(f.mallory), "role": "guest"}), http.StatusCreated)
+
+	// Alice's co-owner carol, demoted to admin while her request to
+	// demote alice is on its way: her rank no longer reaches an owner.
+	carolM := tnAdd(a, f.aliceS, f.org.ID, f.carol, "owner")
+	meanwhile("demote carol", demote(&carolM, tenancy.Admin))
+	a.want(a.call("POST", org+"/members/"+f.aliceM.ID+"/change-role", f.carolS, map[string]string{"new_role": "member"}),
+		http.StatusForbidden, "forbidden.role_hierarchy")
+	if !tnAllowed(a, f.alice, "owner", "org", tnOrgUUID(t, f.org.ID)) {
+		t.Fatal("alice lost ownership to a refused request")
+	}
+
+	// Bob, removed while his suspension of dave is on its way.
+	meanwhile("remove bob", func() error {
+		id, _ := tuples.DecodeIDOf("mem", bobM.ID)
+		_, err := a.orgs.AdminRemove(ctx, f.alice, id)
+		return err
+	})
+	a.want(a.call("POST", org+"/members/"+f.daveM.ID+"/suspend", f.bobS, nil), http.StatusForbidden, "forbidden")
+	if m := tnMemberOf(t, a.call("GET", org+"/members/"+f.daveM.ID, f.aliceS, nil)); m.Status != "active" {
+		t.Fatalf("dave is %s after a refused suspension", m.Status)
+	}
+	if hook.after.Load() != nil {
+		t.Fatal("a hook did not run")
+	}
 }

@@ -101,18 +101,7 @@ func (s *Service) CreateInvitation(ctx context.Context, in NewInvitation) (Invit
 // membership of the org (DESIGN §4: owners and admins manage invitations)
 // whose rank is at least the role's (an admin cannot invite an owner).
 func mayInvite(ctx context.Context, tx Tx, org, inviter UUID, role Role) error {
-	by, err := tx.ActiveMembership(ctx, org, inviter)
-	switch {
-	case errors.Is(err, ErrMembershipNotFound):
-		return ErrForbidden.With("%s is not an active member of %s", tuples.FormatID("usr", inviter), tuples.FormatID("org", org))
-	case err != nil:
-		return err
-	case by.Role != Owner && by.Role != Admin:
-		return ErrForbidden.With("only an owner or admin may invite; %s is a %s", tuples.FormatID("usr", inviter), by.Role)
-	case by.Role.Rank() < role.Rank():
-		return ErrRoleHierarchy.With("a %s cannot invite a %s", by.Role, role)
-	}
-	return nil
+	return standing(ctx, tx, org, inviter, managers, role)
 }
 
 // checkGrants asks Config.CanGrant whether the inviter may grant each

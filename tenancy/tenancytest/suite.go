@@ -34,6 +34,7 @@ func Run(t *testing.T, newStores func(t *testing.T) Stores) {
 		{"Members", testMembers},
 		{"SoleOwner", testSoleOwner},
 		{"AdminRemove", testAdminRemove},
+		{"Acting", testActing},
 		{"TransferRefusals", testTransferRefusals},
 		{"Ownerless", testOwnerless},
 		{"LargeOrg", testLargeOrg},
