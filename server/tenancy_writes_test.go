@@ -109,7 +109,7 @@ func TestTenancyConsistencyTokens(t *testing.T) {
 		}
 
 		inv := tnInvite(a, aliceS, created.Org.ID, "carol@example.com", "member")
-		r = wrote("acceptInvitation", tnAccept(a, carolS, inv, nil), http.StatusOK, carol, "member", true)
+		r = wrote("acceptInvitation", tnAccept(a, carolS, inv), http.StatusOK, carol, "member", true)
 		var acc struct {
 			Membership tnMember `json:"membership"`
 		}
@@ -137,13 +137,10 @@ func TestTenancyConsistencyTokens(t *testing.T) {
 	})
 }
 
-// tnAccept accepts inv as the session (body may be nil).
-func tnAccept(a *api, session string, inv tnInvitation, body map[string]any) response {
+// tnAccept accepts inv as the session, presenting its accept token.
+func tnAccept(a *api, session string, inv tnInvitation) response {
 	a.t.Helper()
-	if body == nil {
-		return a.call("POST", "/v1/invitations/"+inv.ID+"/accept", session, nil)
-	}
-	return a.call("POST", "/v1/invitations/"+inv.ID+"/accept", session, body)
+	return a.call("POST", "/v1/invitations/"+inv.ID+"/accept", session, tnTokenBody(inv))
 }
 
 // viewHook is a tenancy store that runs a function once, after the next

@@ -28,6 +28,10 @@ type NewInvitation struct {
 	PreTuples  []PreTuple
 	InvitedBy  UUID
 	ExpiresAt  time.Time
+	// AcceptTokenHash, if not zero, is stored with the invitation, in the
+	// transaction that creates it: the SHA-256 of the accept token
+	// (NewAcceptToken) the transport hands out.
+	AcceptTokenHash [32]byte
 }
 
 // CreateInvitation invites an identifier into an active organization. The
@@ -71,7 +75,7 @@ func (s *Service) CreateInvitation(ctx context.Context, in NewInvitation) (Invit
 	}
 	inv := Invitation{ID: tuples.NewUUID(), OrgID: in.OrgID, Identifier: in.Identifier, Role: in.Role, Status: InvitationPending,
 		PreTuples: append([]PreTuple{}, in.PreTuples...), InvitedBy: in.InvitedBy, CreatedAt: now,
-		ExpiresAt: in.ExpiresAt.UTC().Truncate(time.Microsecond)}
+		ExpiresAt: in.ExpiresAt.UTC().Truncate(time.Microsecond), AcceptTokenHash: in.AcceptTokenHash}
 	err := s.update(ctx, func(tx Tx) error {
 		if _, err := activeOrg(ctx, tx, in.OrgID); err != nil {
 			return err

@@ -41,6 +41,7 @@ func Run(t *testing.T, newStores func(t *testing.T) Stores) {
 		{"Invitations", testInvitations},
 		{"InvitationCap", testInvitationCap},
 		{"InvitationAuthority", testInvitationAuthority},
+		{"AcceptToken", testAcceptToken},
 		{"RevokeUser", testRevokeUser},
 		{"ConcurrentAccept", testConcurrentAccept},
 		{"ConcurrentTransfers", testConcurrentTransfers},
