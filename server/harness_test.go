@@ -70,6 +70,14 @@ type apiOption func(*identity.Config, *server.Config)
 
 func newAPI(t *testing.T, rulesDoc string, pg bool, opts ...apiOption) *api {
 	t.Helper()
+	return newAPIWith(t, rulesDoc, pg, nil, opts...)
+}
+
+// newAPIWith is newAPI whose tenancy store is wrap's wrapping of the real
+// one, when wrap is not nil (a test that needs to act between two of a
+// request's reads).
+func newAPIWith(t *testing.T, rulesDoc string, pg bool, wrap func(tenancy.Store) tenancy.Store, opts ...apiOption) *api {
+	t.Helper()
 	g := memory.New()
 	var store tuples.Store = g
 	var waiter tuples.Waiter = g
@@ -108,6 +116,9 @@ func newAPI(t *testing.T, rulesDoc string, pg bool, opts ...apiOption) *api {
 	var orgStore tenancy.Store = tenancymemory.New(users)
 	if pg {
 		orgStore = tenancypg.New(users)
+	}
+	if wrap != nil {
+		orgStore = wrap(orgStore)
 	}
 	orgs := tenancy.NewService(orgStore, tenancy.Config{CanGrant: server.Grants(eng)})
 	idCfg := identity.Config{Hasher: hasher, OnRevokeUser: orgs.RevokeUser}

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -29,7 +30,12 @@ import (
 //     403 forbidden.role_hierarchy.
 //
 // tenancy.Service re-checks what it owns (the inviter's rank, adminRemove's
-// hierarchy, the sole owner, identifier binding) inside its transactions.
+// hierarchy, the sole owner, identifier binding) inside its transactions,
+// and the acting member's standing (orgActing): a policy reads the caller's
+// role before the handler's write begins, so a demotion or removal
+// committed in between is refused by the write itself (403).
+// A write that can change membership tuples answers with the consistency
+// token of the revision it committed at (orgWrites).
 
 var orgRoutes = []route{
 	{method: "POST", path: "/orgs", op: "createOrg", allow: orgCreatePolicy, serve: (*Server).createOrg},
@@ -73,15 +79,18 @@ var (
 
 // The invitation routes' policies (invitationPolicy).
 var (
-	invitationReadPolicy = invitationPolicy(scopeOrgsRead, true, true,
+	invitationReadPolicy = invitationPolicy(scopeOrgsRead, true, true, headerAcceptToken,
 		"an owner or admin of the invitation's org (a session, or a PAT with scope `orgs:read`), the invitee (a session of the user "+
-			"holding the invitation's identifier), or platform admin; others are told 404")
-	invitationAcceptPolicy = invitationPolicy("", false, true,
-		"the invitee's session (its user holding the invitation's identifier), accepting as that user bound by the identifier of "+
-			"the session's credential; or platform admin, naming the user, or neither to create one; no PATs; others are told 404")
-	invitationDeclinePolicy = invitationPolicy("", false, true,
-		"the invitee's session (its user holding the invitation's identifier), or platform admin; no PATs; others are told 404")
-	invitationRevokePolicy = invitationPolicy(scopeOrgsWrite, true, false,
+			"holding the invitation's identifier, presenting its accept token in the `Flametrench-Accept-Token` header), or platform admin; "+
+			"others are told 404")
+	invitationAcceptPolicy = invitationPolicy("", false, true, bodyAcceptToken,
+		"the invitee's session (its user holding the invitation's identifier, presenting its `accept_token` in the body), accepting "+
+			"as that user bound by the identifier of the session's credential; or platform admin, naming the user, or neither to "+
+			"create one; no PATs; others are told 404")
+	invitationDeclinePolicy = invitationPolicy("", false, true, bodyAcceptToken,
+		"the invitee's session (its user holding the invitation's identifier, presenting its `accept_token` in the body), or "+
+			"platform admin; no PATs; others are told 404")
+	invitationRevokePolicy = invitationPolicy(scopeOrgsWrite, true, false, headerAcceptToken,
 		"an owner or admin of the invitation's org (a session, or a PAT with scope `orgs:write`) whose rank is at least the "+
 			"invited role, or platform admin; others are told 404")
 )
@@ -393,11 +402,16 @@ var memberSelfPolicy = policy{who: "the member themselves (a session, or a PAT w
 // names. A platform admin may call them. Otherwise the caller may be, when
 // managers is set, an owner or admin of the invitation's org acting
 // through a session or a PAT with scope; when invitee is set, the
-// invitee: a session whose user holds the invitation's identifier (A32's
-// test). Anyone who can see the invitation (its org's owners and admins,
-// and the invitee) but is not allowed is refused (403); anyone else is
-// told it does not exist (404). An empty scope: the route takes no PAT.
-func invitationPolicy(scope string, managers, invitee bool, who string) policy {
+// invitee: a session presenting the invitation's accept token (token
+// finds it in the request) whose user holds the invitation's identifier
+// (A32's test). Identifiers are not verified, so holding one proves
+// nothing by itself: without the token the holder is a stranger.
+// Anyone who can see the invitation (its org's owners and admins, and
+// the invitee) but is not allowed is refused (403); anyone else is told
+// it does not exist (404), in exactly the words used for an invitation
+// that does not exist, so a wrong token and a wrong id look alike. An
+// empty scope: the route takes no PAT.
+func invitationPolicy(scope string, managers, invitee bool, token func(q *request) string, who string) policy {
 	return policy{who: who, allow: func(s *Server, q *request) error {
 		if q.caller.admin {
 			return nil
@@ -426,7 +440,7 @@ func invitationPolicy(scope string, managers, invitee bool, who string) policy {
 			return nil
 		}
 		isInvitee := false
-		if q.caller.Kind == identity.KindSession {
+		if q.caller.Kind == identity.KindSession && inv.AcceptTokenMatches(token(q)) {
 			if isInvitee, err = s.orgs.HoldsIdentifier(q.Context(), user, inv.Identifier); err != nil {
 				return err
 			}
@@ -441,6 +455,27 @@ func invitationPolicy(scope string, managers, invitee bool, who string) policy {
 		}
 		return tenancy.ErrInvitationNotFound
 	}}
+}
+
+// acceptTokenHeader carries an invitation's accept token on the invitee's
+// routes that take no body (getInvitation; revokeInvitation, which is not
+// theirs, but answers them 403 rather than 404).
+const acceptTokenHeader = "Flametrench-Accept-Token"
+
+func headerAcceptToken(q *request) string { return q.Header.Get(acceptTokenHeader) }
+
+// bodyAcceptToken is the body's accept_token, read leniently (the handler
+// decodes the body strictly): a body the token cannot be read from
+// presents none, so the invitee's mistakes in the rest of the body are
+// 400s with the token and 404s without it.
+func bodyAcceptToken(q *request) string {
+	var b struct {
+		AcceptToken *string `json:"accept_token"`
+	}
+	if json.Unmarshal(q.body, &b) != nil || b.AcceptToken == nil {
+		return ""
+	}
+	return *b.AcceptToken
 }
 
 // orgPlatformActor is the user a platform admin acts as where a tenancy rule
@@ -459,6 +494,27 @@ func (s *Server) orgPlatformActor(ctx context.Context, q *request, org tuples.UU
 		}
 	}
 	return s.orgs.FirstOwner(ctx, org)
+}
+
+// orgActing is the member a tenancy write acts for, whose standing in the
+// organization tenancy checks again inside the write's transaction (the
+// policy's read came earlier, and a demotion or removal may have committed
+// since): the caller's user, or zero for a platform admin, who acts on the
+// platform's authority.
+func orgActing(q *request) tuples.UUID {
+	if q.caller.admin {
+		return tuples.UUID{}
+	}
+	u, _ := q.caller.user() // the policies let only users through
+	return u
+}
+
+// orgWrites is the tenancy service for a route whose write may change
+// membership tuples: the response carries the consistency token of the
+// revision the write committed at (DESIGN §7), as a tuple write's does, so
+// that a check sent with it sees the change.
+func (s *Server) orgWrites(q *request) *tenancy.Service {
+	return s.orgs.OnCommit(func(rev uint64) { s.setToken(q, rev) })
 }
 
 // ----- wire views
@@ -605,7 +661,7 @@ func (s *Server) createOrg(q *request) (int, any, error) {
 	case !hasUser:
 		return 0, nil, required(field("owner_usr_id", b.OwnerUsrID))
 	}
-	o, m, err := s.orgs.CreateOrg(q.Context(), owner, tenancy.OrgInput{Name: b.Name, Slug: b.Slug})
+	o, m, err := s.orgWrites(q).CreateOrg(q.Context(), owner, tenancy.OrgInput{Name: b.Name, Slug: b.Slug})
 	if err != nil {
 		return 0, nil, err
 	}
@@ -632,7 +688,7 @@ func (s *Server) updateOrg(q *request) (int, any, error) {
 	if err := q.decode(&b, false); err != nil {
 		return 0, nil, err
 	}
-	o, err := s.orgs.UpdateOrg(q.Context(), id, tenancy.OrgPatch{Name: b.Name.patch(), Slug: b.Slug.patch()})
+	o, err := s.orgs.UpdateOrg(q.Context(), id, tenancy.OrgPatch{Name: b.Name.patch(), Slug: b.Slug.patch()}, orgActing(q))
 	if err != nil {
 		return 0, nil, err
 	}
@@ -640,15 +696,17 @@ func (s *Server) updateOrg(q *request) (int, any, error) {
 }
 
 func (s *Server) suspendOrg(q *request) (int, any, error) {
-	return transition(q, "org_id", "org", s.orgs.SuspendOrg, viewOrg)
+	return transition(q, "org_id", "org", s.orgWrites(q).SuspendOrg, viewOrg)
 }
 
 func (s *Server) reinstateOrg(q *request) (int, any, error) {
-	return transition(q, "org_id", "org", s.orgs.ReinstateOrg, viewOrg)
+	return transition(q, "org_id", "org", s.orgWrites(q).ReinstateOrg, viewOrg)
 }
 
 func (s *Server) revokeOrg(q *request) (int, any, error) {
-	return transition(q, "org_id", "org", s.orgs.RevokeOrg, viewOrg)
+	return transition(q, "org_id", "org", func(ctx context.Context, id tuples.UUID) (tenancy.Org, error) {
+		return s.orgWrites(q).RevokeOrg(ctx, id, orgActing(q))
+	}, viewOrg)
 }
 
 // orgTransferBody is transferOwnership's request.
@@ -687,7 +745,7 @@ func (s *Server) transferOwnership(q *request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	from, to, err := s.orgs.TransferOwnership(q.Context(), org, fromID, toID)
+	from, to, err := s.orgWrites(q).TransferOwnership(q.Context(), org, fromID, toID, orgActing(q))
 	if err != nil {
 		return 0, nil, err
 	}
@@ -763,7 +821,7 @@ func (s *Server) addMember(q *request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	m, err := s.orgs.AddMember(q.Context(), org, user, role, by)
+	m, err := s.orgWrites(q).AddMember(q.Context(), org, user, role, by, orgActing(q))
 	if err != nil {
 		return 0, nil, err
 	}
@@ -833,7 +891,7 @@ func (s *Server) changeRole(q *request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	m, err := s.orgs.ChangeRole(q.Context(), id, role)
+	m, err := s.orgWrites(q).ChangeRole(q.Context(), id, role, orgActing(q))
 	if err != nil {
 		return 0, nil, err
 	}
@@ -841,11 +899,15 @@ func (s *Server) changeRole(q *request) (int, any, error) {
 }
 
 func (s *Server) suspendMembership(q *request) (int, any, error) {
-	return transition(q, "mem_id", "mem", s.orgs.SuspendMembership, viewMembership)
+	return transition(q, "mem_id", "mem", func(ctx context.Context, id tuples.UUID) (tenancy.Membership, error) {
+		return s.orgWrites(q).SuspendMembership(ctx, id, orgActing(q))
+	}, viewMembership)
 }
 
 func (s *Server) reinstateMembership(q *request) (int, any, error) {
-	return transition(q, "mem_id", "mem", s.orgs.ReinstateMembership, viewMembership)
+	return transition(q, "mem_id", "mem", func(ctx context.Context, id tuples.UUID) (tenancy.Membership, error) {
+		return s.orgWrites(q).ReinstateMembership(ctx, id, orgActing(q))
+	}, viewMembership)
 }
 
 // memberLeaveBody is selfLeave's optional request: the user to hand
@@ -877,7 +939,7 @@ func (s *Server) selfLeave(q *request) (int, any, error) {
 			return 0, nil, err
 		}
 	}
-	m, err := s.orgs.SelfLeave(q.Context(), id, to)
+	m, err := s.orgWrites(q).SelfLeave(q.Context(), id, to)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -902,7 +964,7 @@ func (s *Server) adminRemove(q *request) (int, any, error) {
 			return 0, nil, err
 		}
 	}
-	m, err := s.orgs.AdminRemove(q.Context(), by, id)
+	m, err := s.orgWrites(q).AdminRemove(q.Context(), by, id)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -1015,12 +1077,20 @@ func (s *Server) createInvitation(q *request) (int, any, error) {
 			return 0, nil, err
 		}
 	}
+	token, hash := tenancy.NewAcceptToken()
 	inv, err := s.orgs.CreateInvitation(q.Context(), tenancy.NewInvitation{OrgID: org, Identifier: *b.Identifier, Role: role,
-		PreTuples: pts, InvitedBy: by, ExpiresAt: expires})
+		PreTuples: pts, InvitedBy: by, ExpiresAt: expires, AcceptTokenHash: hash})
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusCreated, viewInvitation(inv), nil
+	return http.StatusCreated, invitationCreatedView{viewInvitation(inv), token}, nil
+}
+
+// invitationCreatedView is createInvitation's answer: the Invitation, and
+// the accept token the invitee must present (extension), shown this once.
+type invitationCreatedView struct {
+	invitationView
+	AcceptToken string `json:"accept_token"`
 }
 
 func (s *Server) getInvitation(q *request) (int, any, error) {
@@ -1035,10 +1105,18 @@ func (s *Server) getInvitation(q *request) (int, any, error) {
 	return http.StatusOK, viewInvitation(inv), nil
 }
 
-// invitationAcceptBody is acceptInvitation's optional request.
+// invitationAcceptBody is acceptInvitation's optional request, and the
+// invitee's accept token (which the policy checked).
 type invitationAcceptBody struct {
 	AsUsrID             *string `json:"as_usr_id"`
 	AcceptingIdentifier *string `json:"accepting_identifier"`
+	AcceptToken         *string `json:"accept_token"`
+}
+
+// invitationDeclineBody is declineInvitation's optional request: the
+// invitee's accept token (which the policy checked).
+type invitationDeclineBody struct {
+	AcceptToken *string `json:"accept_token"`
 }
 
 type invitationAcceptedView struct {
@@ -1055,9 +1133,10 @@ var errInvitationSubjectMismatch = &tuples.Error{Kind: tuples.Forbidden, Code: "
 // bound by the identifier of the credential the session was made from
 // (ADR 0009: the identifier comes from the authenticated session, never
 // from the body; a body that names another user or identifier is
-// refused). A platform admin names the user and identifier, or neither
-// to create the invitee (ADR 0009's mint-new path, which only a platform
-// admin may take).
+// refused), and only with the invitation's accept token, which its policy
+// checked. A platform admin needs no token, and names the user and
+// identifier, or neither to create the invitee (ADR 0009's mint-new path,
+// which only a platform admin may take).
 func (s *Server) acceptInvitation(q *request) (int, any, error) {
 	id, err := pathID(q, "inv_id", "inv")
 	if err != nil {
@@ -1096,7 +1175,7 @@ func (s *Server) acceptInvitation(q *request) (int, any, error) {
 		}
 		as, ident = user, cred.Identifier
 	}
-	a, err := s.orgs.AcceptInvitation(q.Context(), id, as, ident)
+	a, err := s.orgWrites(q).AcceptInvitation(q.Context(), id, as, ident)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -1113,7 +1192,7 @@ func (s *Server) declineInvitation(q *request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	if err := q.noBody(); err != nil {
+	if err := q.decode(&invitationDeclineBody{}, true); err != nil {
 		return 0, nil, err
 	}
 	var by tuples.UUID // a platform admin declines for nobody in particular

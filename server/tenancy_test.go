@@ -64,6 +64,7 @@ type tnInvitation struct {
 	ExpiresAt     string       `json:"expires_at"`
 	TerminalAt    *string      `json:"terminal_at"`
 	TerminalBy    *string      `json:"terminal_by"`
+	AcceptToken   string       `json:"accept_token"` // createInvitation's answer only
 }
 
 type tnPage[T any] struct {
@@ -173,7 +174,34 @@ func tnInvite(a *api, token, org, identifier, role string, pre ...map[string]str
 	}
 	r := a.call("POST", "/v1/orgs/"+org+"/invitations", token, body)
 	a.want(r, http.StatusCreated)
-	return tnInvitationOf(a.t, r)
+	return tnCreatedOf(a.t, r)
+}
+
+// tnCreatedOf decodes createInvitation's answer: an Invitation and its
+// accept token.
+func tnCreatedOf(t *testing.T, r response) tnInvitation {
+	t.Helper()
+	tnKeys(t, "created Invitation", r.body, append(slices.Clone(tnInvitationKeys), "accept_token")...)
+	var inv tnInvitation
+	r.decode(t, &inv)
+	if !strings.HasPrefix(inv.AcceptToken, "ivt_") || len(inv.AcceptToken) != len("ivt_")+43 {
+		t.Fatalf("accept_token %q, want ivt_ and 43 base64url characters", inv.AcceptToken)
+	}
+	return inv
+}
+
+// tnWithToken is the header that presents inv's accept token.
+func tnWithToken(inv tnInvitation) []string {
+	return []string{"Flametrench-Accept-Token", inv.AcceptToken}
+}
+
+// tnTokenBody is a body presenting inv's accept token, with more fields.
+func tnTokenBody(inv tnInvitation, kv ...string) map[string]string {
+	b := map[string]string{"accept_token": inv.AcceptToken}
+	for i := 0; i+1 < len(kv); i += 2 {
+		b[kv[i]] = kv[i+1]
+	}
+	return b
 }
 
 // tnAllowed asks POST /v1/tuples/check as the service key.
@@ -358,7 +386,7 @@ func TestTenancyLifecycle(t *testing.T) {
 			inv.TerminalBy != nil || len(inv.PreTuples) != 1 || inv.PreTuples[0] != (tnPreTuple{"viewer", "doc", doc.String()}) {
 			t.Fatalf("invitation %+v", inv)
 		}
-		if seen := tnInvitationOf(t, a.call("GET", "/v1/invitations/"+inv.ID, carolS, nil)); seen.ID != inv.ID {
+		if seen := tnInvitationOf(t, a.call("GET", "/v1/invitations/"+inv.ID, carolS, nil, tnWithToken(inv)...)); seen.ID != inv.ID {
 			t.Fatalf("the invitee sees %+v", seen)
 		}
 		a.want(a.call("GET", "/v1/invitations/"+inv.ID, aliceS, nil), http.StatusOK)
@@ -370,7 +398,7 @@ func TestTenancyLifecycle(t *testing.T) {
 			t.Fatalf("pending invitations %s", r.body)
 		}
 
-		r = a.call("POST", "/v1/invitations/"+inv.ID+"/accept", carolS, nil)
+		r = a.call("POST", "/v1/invitations/"+inv.ID+"/accept", carolS, tnTokenBody(inv))
 		a.want(r, http.StatusOK)
 		tnKeys(t, "AcceptInvitationResponse", r.body, "invitation", "membership", "materialized_tuples")
 		tnKeys(t, "accepted invitation", tnField(t, r, "invitation"), tnInvitationKeys...)
@@ -408,11 +436,11 @@ func TestTenancyLifecycle(t *testing.T) {
 		if !chk.Allowed || !tnAllowed(a, carol, "member", "org", orgID) {
 			t.Fatalf("after accepting, check = %s", r.body)
 		}
-		a.want(a.call("POST", "/v1/invitations/"+inv.ID+"/accept", carolS, nil), http.StatusConflict, "conflict.invitation_not_pending")
+		a.want(a.call("POST", "/v1/invitations/"+inv.ID+"/accept", carolS, tnTokenBody(inv)), http.StatusConflict, "conflict.invitation_not_pending")
 
 		// Decline (the invitee) and revoke (an admin) other invitations.
 		declined := tnInvite(a, bobS, org.ID, "frank@example.com", "guest")
-		r = a.call("POST", "/v1/invitations/"+declined.ID+"/decline", frankS, nil)
+		r = a.call("POST", "/v1/invitations/"+declined.ID+"/decline", frankS, tnTokenBody(declined))
 		a.want(r, http.StatusOK)
 		if d := tnInvitationOf(t, r); d.Status != "declined" || tnStr(d.TerminalBy) != tnUsr(frank) || d.TerminalAt == nil || d.InvitedUserID != nil {
 			t.Fatalf("declined %+v", d)
@@ -662,19 +690,22 @@ func TestTenancyAuthorization(t *testing.T) {
 
 		// Someone else's invitation: a manager sees it but may not accept
 		// or decline it (403); the invitee may not revoke it (403); a body
-		// naming another user or identifier is refused.
-		a.want(a.call("POST", inv+"/accept", f.bobS, nil), http.StatusForbidden, "forbidden")
-		a.want(a.call("POST", inv+"/decline", f.aliceS, nil), http.StatusForbidden, "forbidden")
-		a.want(a.call("POST", inv+"/accept", f.daveS, nil), http.StatusNotFound, "not_found")
-		a.want(a.call("POST", inv+"/revoke", f.carolS, nil), http.StatusForbidden, "forbidden")
-		a.want(a.call("POST", inv+"/accept", f.carolS, map[string]string{"as_usr_id": tnUsr(f.dave)}), http.StatusForbidden, "forbidden.subject_mismatch")
-		a.want(a.call("POST", inv+"/accept", f.carolS, map[string]string{"accepting_identifier": "dave@example.com"}),
+		// naming another user or identifier is refused. Even with the
+		// token, a user who does not hold the identifier is a stranger.
+		a.want(a.call("POST", inv+"/accept", f.bobS, tnTokenBody(f.inv)), http.StatusForbidden, "forbidden")
+		a.want(a.call("POST", inv+"/decline", f.aliceS, tnTokenBody(f.inv)), http.StatusForbidden, "forbidden")
+		a.want(a.call("POST", inv+"/accept", f.daveS, tnTokenBody(f.inv)), http.StatusNotFound, "not_found")
+		a.want(a.call("GET", inv, f.daveS, nil, tnWithToken(f.inv)...), http.StatusNotFound, "not_found")
+		a.want(a.call("POST", inv+"/revoke", f.carolS, nil, tnWithToken(f.inv)...), http.StatusForbidden, "forbidden")
+		a.want(a.call("POST", inv+"/revoke", f.carolS, nil), http.StatusNotFound, "not_found")
+		a.want(a.call("POST", inv+"/accept", f.carolS, tnTokenBody(f.inv, "as_usr_id", tnUsr(f.dave))), http.StatusForbidden, "forbidden.subject_mismatch")
+		a.want(a.call("POST", inv+"/accept", f.carolS, tnTokenBody(f.inv, "accepting_identifier", "dave@example.com")),
 			http.StatusForbidden, "forbidden.identifier_unowned")
-		if st := tnInvitationOf(t, a.call("GET", inv, f.carolS, nil)).Status; st != "pending" {
+		if st := tnInvitationOf(t, a.call("GET", inv, f.carolS, nil, tnWithToken(f.inv)...)).Status; st != "pending" {
 			t.Fatalf("after refused accepts the invitation is %s", st)
 		}
 		// The invitee's matching body is accepted.
-		r := a.call("POST", inv+"/accept", f.carolS, map[string]string{"as_usr_id": tnUsr(f.carol), "accepting_identifier": "carol@example.com"})
+		r := a.call("POST", inv+"/accept", f.carolS, tnTokenBody(f.inv, "as_usr_id", tnUsr(f.carol), "accepting_identifier", "carol@example.com"))
 		a.want(r, http.StatusOK)
 
 		// PATs: the scope decides; a PAT is never the invitee.
@@ -694,9 +725,9 @@ func TestTenancyAuthorization(t *testing.T) {
 		}
 		inv2 := tnInvite(a, write, f.org.ID, "mallory@example.com", "guest")
 		mallory := a.pat(f.mallory, "orgs:read", "orgs:write")
-		a.want(a.call("POST", "/v1/invitations/"+inv2.ID+"/accept", mallory, nil), http.StatusForbidden, "forbidden")
-		a.want(a.call("POST", "/v1/invitations/"+inv2.ID+"/decline", mallory, nil), http.StatusForbidden, "forbidden")
-		a.want(a.call("GET", "/v1/invitations/"+inv2.ID, mallory, nil), http.StatusNotFound, "not_found")
+		a.want(a.call("POST", "/v1/invitations/"+inv2.ID+"/accept", mallory, tnTokenBody(inv2)), http.StatusForbidden, "forbidden")
+		a.want(a.call("POST", "/v1/invitations/"+inv2.ID+"/decline", mallory, tnTokenBody(inv2)), http.StatusForbidden, "forbidden")
+		a.want(a.call("GET", "/v1/invitations/"+inv2.ID, mallory, nil, tnWithToken(inv2)...), http.StatusNotFound, "not_found")
 		a.want(a.call("GET", "/v1/invitations/"+inv2.ID, read, nil), http.StatusOK)
 		a.want(a.call("POST", "/v1/invitations/"+inv2.ID+"/revoke", write, nil), http.StatusOK)
 
@@ -751,14 +782,14 @@ func TestTenancyPlatformAdmin(t *testing.T) {
 		exp := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
 		r = a.call("POST", org+"/invitations", serviceKey, map[string]any{"identifier": "new@example.com", "role": "admin", "expires_at": exp})
 		a.want(r, http.StatusCreated)
-		byOwner := tnInvitationOf(t, r)
+		byOwner := tnCreatedOf(t, r)
 		if byOwner.InvitedBy != tnUsr(f.alice) {
 			t.Fatalf("invited by %s, want alice", byOwner.InvitedBy)
 		}
 		r = a.call("POST", org+"/invitations", serviceKey, map[string]any{"identifier": "bob2@example.com", "role": "guest",
 			"expires_at": exp, "invited_by": tnUsr(f.bob)})
 		a.want(r, http.StatusCreated)
-		if i := tnInvitationOf(t, r); i.InvitedBy != tnUsr(f.bob) {
+		if i := tnCreatedOf(t, r); i.InvitedBy != tnUsr(f.bob) {
 			t.Fatalf("invited by %s, want bob", i.InvitedBy)
 		}
 		a.want(a.call("POST", org+"/invitations", serviceKey, map[string]any{"identifier": "x@example.com", "role": "guest",
@@ -792,7 +823,7 @@ func TestTenancyPlatformAdmin(t *testing.T) {
 		// A plain session never mints: it accepts as its own user, and a
 		// stranger is told the invitation does not exist.
 		plain := tnInvite(a, f.aliceS, f.org.ID, "zed@example.com", "guest")
-		a.want(a.call("POST", "/v1/invitations/"+plain.ID+"/accept", f.malloryS, nil), http.StatusNotFound, "not_found")
+		a.want(a.call("POST", "/v1/invitations/"+plain.ID+"/accept", f.malloryS, tnTokenBody(plain)), http.StatusNotFound, "not_found")
 		a.want(a.call("POST", "/v1/invitations/"+plain.ID+"/accept", f.malloryS, `{"as_usr_id": null}`), http.StatusNotFound, "not_found")
 		a.want(a.call("POST", "/v1/invitations/"+plain.ID+"/accept", "", nil), http.StatusUnauthorized)
 		// An admin binds an existing user by naming both fields.
@@ -922,9 +953,10 @@ func TestTenancyBadInput(t *testing.T) {
 			{"addMember unknown field", "POST", org + "/members", map[string]string{"usr_id": tnUsr(f.mallory), "role": "guest", "x": "y"}, 400, "invalid_format.body"},
 			{"pre-tuple unknown field", "POST", org + "/invitations", invite("pre_tuples", []map[string]string{{"relation": "viewer",
 				"object_type": "doc", "object_id": tuples.NewUUID().String(), "subject_id": "x"}}), 400, "invalid_format.body"},
-			{"accept unknown field", "POST", "/v1/invitations/" + f.inv.ID + "/accept", `{"as":"me"}`, 400, "invalid_format.body"},
-			{"accept bad as_usr_id", "POST", "/v1/invitations/" + f.inv.ID + "/accept", `{"as_usr_id":"carol"}`, 400, "invalid_format.as_usr_id"},
-			{"decline with a body", "POST", "/v1/invitations/" + f.inv.ID + "/decline", `{"why":"no"}`, 400, "invalid_format.body"},
+			{"accept unknown field", "POST", "/v1/invitations/" + f.inv.ID + "/accept", tnTokenBody(f.inv, "as", "me"), 400, "invalid_format.body"},
+			{"accept bad as_usr_id", "POST", "/v1/invitations/" + f.inv.ID + "/accept", tnTokenBody(f.inv, "as_usr_id", "carol"), 400, "invalid_format.as_usr_id"},
+			{"decline unknown field", "POST", "/v1/invitations/" + f.inv.ID + "/decline", tnTokenBody(f.inv, "why", "no"), 400, "invalid_format.body"},
+			{"accept bad token type", "POST", "/v1/invitations/" + f.inv.ID + "/accept", `{"accept_token": 5}`, 404, "not_found"},
 			{"self-leave both spellings", "POST", org + "/members/" + f.aliceM.ID + "/self-leave", map[string]string{"transferTo": tnUsr(f.bob), "transfer_to": tnUsr(f.bob)}, 400, "invalid_format.transfer_to"},
 			// Bad roles.
 			{"addMember bad role", "POST", org + "/members", map[string]string{"usr_id": tnUsr(f.mallory), "role": "boss"}, 400, "invalid_format.role"},

@@ -33,5 +33,10 @@
 //
 // Authorization (who may call what) is the transport's: the service takes
 // the acting user where a rule depends on it (AdminRemove's rank check,
-// the inviter of an invitation).
+// the inviter of an invitation), and a write made on a member's behalf
+// takes that member (by) and checks again, inside its own transaction,
+// that they still hold the role and rank the write needs (acting.go), so
+// a demotion committed after the transport's check cannot slip through.
+// A zero by is the platform's authority (or a library caller's own) and
+// checks nothing.
 package tenancy

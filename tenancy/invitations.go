@@ -27,6 +27,10 @@ type NewInvitation struct {
 	PreTuples  []PreTuple
 	InvitedBy  UUID
 	ExpiresAt  time.Time
+	// AcceptTokenHash, if not zero, is stored with the invitation, in the
+	// transaction that creates it: the SHA-256 of the accept token
+	// (NewAcceptToken) the transport hands out.
+	AcceptTokenHash [32]byte
 }
 
 // CreateInvitation invites an identifier into an active organization. The
@@ -70,7 +74,7 @@ func (s *Service) CreateInvitation(ctx context.Context, in NewInvitation) (Invit
 	}
 	inv := Invitation{ID: tuples.NewUUID(), OrgID: in.OrgID, Identifier: in.Identifier, Role: in.Role, Status: InvitationPending,
 		PreTuples: append([]PreTuple{}, in.PreTuples...), InvitedBy: in.InvitedBy, CreatedAt: now,
-		ExpiresAt: in.ExpiresAt.UTC().Truncate(time.Microsecond)}
+		ExpiresAt: in.ExpiresAt.UTC().Truncate(time.Microsecond), AcceptTokenHash: in.AcceptTokenHash}
 	err := s.update(ctx, func(tx Tx) error {
 		if _, err := activeOrg(ctx, tx, in.OrgID); err != nil {
 			return err
@@ -100,18 +104,7 @@ func (s *Service) CreateInvitation(ctx context.Context, in NewInvitation) (Invit
 // membership of the org (DESIGN §4: owners and admins manage invitations)
 // whose rank is at least the role's (an admin cannot invite an owner).
 func mayInvite(ctx context.Context, tx Tx, org, inviter UUID, role Role) error {
-	by, err := tx.ActiveMembership(ctx, org, inviter)
-	switch {
-	case errors.Is(err, ErrMembershipNotFound):
-		return ErrForbidden.With("%s is not an active member of %s", tuples.FormatID("usr", inviter), tuples.FormatID("org", org))
-	case err != nil:
-		return err
-	case by.Role != Owner && by.Role != Admin:
-		return ErrForbidden.With("only an owner or admin may invite; %s is a %s", tuples.FormatID("usr", inviter), by.Role)
-	case by.Role.Rank() < role.Rank():
-		return ErrRoleHierarchy.With("a %s cannot invite a %s", by.Role, role)
-	}
-	return nil
+	return standing(ctx, tx, org, inviter, managers, role)
 }
 
 // checkGrants asks Config.CanGrant whether the inviter may grant each

@@ -13,8 +13,9 @@ import (
 // AddMember adds an active user to an active organization with a role
 // (addMember): the membership and its tuple commit together. A user has at
 // most one active membership of an org (ErrDuplicateMembership, MEM-1).
-// invitedBy may be zero.
-func (s *Service) AddMember(ctx context.Context, org, user UUID, role Role, invitedBy UUID) (Membership, error) {
+// invitedBy may be zero. by, when not zero, is the member adding: an
+// active owner or admin whose rank is at least the role (acting).
+func (s *Service) AddMember(ctx context.Context, org, user UUID, role Role, invitedBy, by UUID) (Membership, error) {
 	if err := checkRole(role); err != nil {
 		return Membership{}, err
 	}
@@ -26,6 +27,9 @@ func (s *Service) AddMember(ctx context.Context, org, user UUID, role Role, invi
 			return err
 		}
 		if _, err := activeOrg(ctx, tx, org); err != nil {
+			return err
+		}
+		if err := acting(ctx, tx, org, by, managers, role); err != nil {
 			return err
 		}
 		return add(ctx, tx, m)
@@ -164,7 +168,9 @@ func replace(ctx context.Context, tx Tx, m Membership, role Role, now time.Time)
 // ChangeRole changes an active membership's role by revoke-and-re-add, in
 // one transaction (MEM-3), and returns the new membership. Demoting the
 // sole active owner is ErrSoleOwner. The same role again changes nothing.
-func (s *Service) ChangeRole(ctx context.Context, id UUID, role Role) (Membership, error) {
+// by, when not zero, is the member changing it: an active owner or admin
+// whose rank is at least both the current role and the new one (acting).
+func (s *Service) ChangeRole(ctx context.Context, id UUID, role Role, by UUID) (Membership, error) {
 	if err := checkRole(role); err != nil {
 		return Membership{}, err
 	}
@@ -172,6 +178,9 @@ func (s *Service) ChangeRole(ctx context.Context, id UUID, role Role) (Membershi
 	err := s.update(ctx, func(tx Tx) error {
 		m, err := loadActive(ctx, tx, id)
 		if err != nil {
+			return err
+		}
+		if err := acting(ctx, tx, m.OrgID, by, managers, m.Role, role); err != nil {
 			return err
 		}
 		if m.Role == role {
@@ -194,23 +203,28 @@ func (s *Service) ChangeRole(ctx context.Context, id UUID, role Role) (Membershi
 
 // SuspendMembership suspends an active membership and removes its tuple;
 // the sole active owner cannot be suspended (ErrSoleOwner, A25).
-// Suspending a suspended membership changes nothing.
-func (s *Service) SuspendMembership(ctx context.Context, id UUID) (Membership, error) {
-	return s.transitionMembership(ctx, id, Suspended)
+// Suspending a suspended membership changes nothing. by, when not zero,
+// is the member suspending it: an active owner or admin whose rank is at
+// least the membership's role (acting); so too for ReinstateMembership.
+func (s *Service) SuspendMembership(ctx context.Context, id, by UUID) (Membership, error) {
+	return s.transitionMembership(ctx, id, Suspended, by)
 }
 
 // ReinstateMembership returns a suspended membership to active in place
 // (A29) and restores its tuple; the user must be active and have no other
 // active membership of the org. Reinstating an active one changes nothing.
-func (s *Service) ReinstateMembership(ctx context.Context, id UUID) (Membership, error) {
-	return s.transitionMembership(ctx, id, Active)
+func (s *Service) ReinstateMembership(ctx context.Context, id, by UUID) (Membership, error) {
+	return s.transitionMembership(ctx, id, Active, by)
 }
 
-func (s *Service) transitionMembership(ctx context.Context, id UUID, to Status) (Membership, error) {
+func (s *Service) transitionMembership(ctx context.Context, id UUID, to Status, by UUID) (Membership, error) {
 	var m Membership
 	err := s.update(ctx, func(tx Tx) error {
 		var err error
 		if m, err = lockFor(ctx, tx, id); err != nil {
+			return err
+		}
+		if err := acting(ctx, tx, m.OrgID, by, managers, m.Role); err != nil {
 			return err
 		}
 		switch {
@@ -317,15 +331,11 @@ func (s *Service) AdminRemove(ctx context.Context, admin, id UUID) (Membership, 
 		if m, err = loadActive(ctx, tx, id); err != nil {
 			return err
 		}
-		a, err := tx.ActiveMembership(ctx, m.OrgID, admin)
-		if err != nil && !errors.Is(err, ErrMembershipNotFound) {
+		if err := standing(ctx, tx, m.OrgID, admin, managers, m.Role); err != nil {
 			return err
 		}
-		if err != nil || (a.Role != Owner && a.Role != Admin) {
-			return ErrForbidden.With("%s is not an owner or admin of %s", tuples.FormatID("usr", admin), tuples.FormatID("org", m.OrgID))
-		}
-		if m.Role == Owner || a.Role.Rank() < m.Role.Rank() {
-			return ErrRoleHierarchy.With("a %s cannot remove a %s", a.Role, m.Role)
+		if m.Role == Owner {
+			return ErrRoleHierarchy.With("an owner cannot be removed by adminRemove")
 		}
 		return remove(ctx, tx, &m, admin, s.clock())
 	})
@@ -339,8 +349,10 @@ func (s *Service) AdminRemove(ctx context.Context, admin, id UUID) (Membership, 
 // revoke-and-re-add, in one transaction (MEM-7): no state with zero or two
 // owners is ever committed. from must be an active owner (ErrNotOwner) and
 // to an active membership of the same org (ErrOrgMismatch) of another user
-// (ErrSelfTransfer). It returns the new memberships.
-func (s *Service) TransferOwnership(ctx context.Context, org, fromID, toID UUID) (from, to Membership, err error) {
+// (ErrSelfTransfer). It returns the new memberships. by, when not zero, is
+// the owner handing over their own ownership: an active owner whose
+// membership is from (else ErrForbidden, as acting).
+func (s *Service) TransferOwnership(ctx context.Context, org, fromID, toID, by UUID) (from, to Membership, err error) {
 	err = s.update(ctx, func(tx Tx) error {
 		t, err := tx.Membership(ctx, toID)
 		if err != nil {
@@ -352,6 +364,12 @@ func (s *Service) TransferOwnership(ctx context.Context, org, fromID, toID UUID)
 		}
 		if t, err = tx.Membership(ctx, toID); err != nil {
 			return err
+		}
+		if err := acting(ctx, tx, org, by, []Role{Owner}); err != nil {
+			return err
+		}
+		if !by.IsZero() && f.UserID != by {
+			return ErrForbidden.With("an owner transfers their own ownership: %s is not %s's", tuples.FormatID("mem", fromID), tuples.FormatID("usr", by))
 		}
 		switch {
 		case f.OrgID != org || t.OrgID != org:

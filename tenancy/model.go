@@ -154,6 +154,9 @@ type Invitation struct {
 	ExpiresAt     time.Time
 	TerminalAt    *time.Time
 	TerminalBy    UUID
+	// AcceptTokenHash is the SHA-256 of the invitation's accept token
+	// (NewAcceptToken), zero when it was made without one.
+	AcceptTokenHash [32]byte
 }
 
 // StatusAt is the invitation's status as callers see it at t: a pending

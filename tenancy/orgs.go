@@ -78,8 +78,9 @@ type OrgPatch struct {
 // writes nothing. A suspended org may be updated, a revoked one is
 // ErrAlreadyTerminal. A slug is checked for format
 // (ErrSlugFormat) and uniqueness (ErrSlugTaken); clearing or changing it
-// frees the old one at once.
-func (s *Service) UpdateOrg(ctx context.Context, id UUID, p OrgPatch) (Org, error) {
+// frees the old one at once. by, when not zero, is the member updating it:
+// an active owner or admin (acting).
+func (s *Service) UpdateOrg(ctx context.Context, id UUID, p OrgPatch, by UUID) (Org, error) {
 	if p.Name != nil {
 		if err := checkName(*p.Name); err != nil {
 			return Org{}, err
@@ -94,6 +95,9 @@ func (s *Service) UpdateOrg(ctx context.Context, id UUID, p OrgPatch) (Org, erro
 	err := s.update(ctx, func(tx Tx) error {
 		var err error
 		if o, err = tx.Org(ctx, id); err != nil {
+			return err
+		}
+		if err := acting(ctx, tx, id, by, managers); err != nil {
 			return err
 		}
 		if o.Status == Revoked {
@@ -124,29 +128,36 @@ func (s *Service) UpdateOrg(ctx context.Context, id UUID, p OrgPatch) (Org, erro
 // suspended the grants are inactive). Suspending a suspended org changes
 // nothing.
 func (s *Service) SuspendOrg(ctx context.Context, id UUID) (Org, error) {
-	return s.transitionOrg(ctx, id, Suspended)
+	return s.transitionOrg(ctx, id, Suspended, UUID{})
 }
 
 // ReinstateOrg returns a suspended organization to active and restores
 // the tuples of its active memberships. Reinstating an active org changes
 // nothing.
 func (s *Service) ReinstateOrg(ctx context.Context, id UUID) (Org, error) {
-	return s.transitionOrg(ctx, id, Active)
+	return s.transitionOrg(ctx, id, Active, UUID{})
 }
 
 // RevokeOrg ends an organization for good (ORG-1): every membership not
 // yet revoked is revoked, and the tuples of those that were in force are
 // removed, in one transaction. The row is kept. Revoking twice is
-// ErrAlreadyTerminal.
-func (s *Service) RevokeOrg(ctx context.Context, id UUID) (Org, error) {
-	return s.transitionOrg(ctx, id, Revoked)
+// ErrAlreadyTerminal. by, when not zero, is the member revoking it: an
+// active owner (acting).
+func (s *Service) RevokeOrg(ctx context.Context, id, by UUID) (Org, error) {
+	return s.transitionOrg(ctx, id, Revoked, by)
 }
 
-func (s *Service) transitionOrg(ctx context.Context, id UUID, to Status) (Org, error) {
+// transitionOrg moves the org to status to, on the authority of by, an
+// owner, when not zero (suspension and reinstatement are the platform's,
+// and pass zero).
+func (s *Service) transitionOrg(ctx context.Context, id UUID, to Status, by UUID) (Org, error) {
 	var o Org
 	err := s.update(ctx, func(tx Tx) error {
 		var err error
 		if o, err = tx.Org(ctx, id); err != nil {
+			return err
+		}
+		if err := acting(ctx, tx, id, by, []Role{Owner}); err != nil {
 			return err
 		}
 		from := o.Status

@@ -31,6 +31,7 @@ type Service struct {
 	canGrant   func(ctx context.Context, inviter UUID, pt PreTuple) (bool, error)
 	now        func() time.Time
 	maxInvites int
+	committed  func(rev uint64) // OnCommit's
 }
 
 // NewService returns a Service over store.
@@ -47,8 +48,24 @@ func NewService(store Store, cfg Config) *Service {
 // clock returns the current time at the precision stored and sent.
 func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
 
+// OnCommit returns a copy of s, sharing its store, that calls fn with the
+// tuple revision each of its writes committed at (0 when the write changed
+// no tuple), once it has committed and before the method returns. The
+// transport answers a write with a consistency token of that revision
+// (DESIGN §7), so that a check sent with the token sees the membership
+// change. Make one per request: fn is called from the goroutine that
+// calls the method.
+func (s *Service) OnCommit(fn func(rev uint64)) *Service {
+	c := *s
+	c.committed = fn
+	return &c
+}
+
 func (s *Service) update(ctx context.Context, fn func(Tx) error) error {
-	_, err := s.store.Update(ctx, fn)
+	rev, err := s.store.Update(ctx, fn)
+	if err == nil && s.committed != nil {
+		s.committed(rev)
+	}
 	return err
 }
 

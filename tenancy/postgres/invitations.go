@@ -36,14 +36,16 @@ func fromJSON(pts []preTuple) []tenancy.PreTuple {
 }
 
 const invCols = `id, org_id, identifier, role, status, pre_tuples, invited_by, invited_user_id, created_at, expires_at,
-	terminal_at, terminal_by`
+	terminal_at, terminal_by, accept_token_hash`
 
 func scanInv(row pgx.Row) (tenancy.Invitation, error) {
 	var inv tenancy.Invitation
 	var pts []preTuple
 	var invitedBy, invitedUser, terminalBy pgtype.UUID
+	var hash []byte
 	err := row.Scan((*[16]byte)(&inv.ID), (*[16]byte)(&inv.OrgID), &inv.Identifier, &inv.Role, &inv.Status, &pts,
-		&invitedBy, &invitedUser, &inv.CreatedAt, &inv.ExpiresAt, &inv.TerminalAt, &terminalBy)
+		&invitedBy, &invitedUser, &inv.CreatedAt, &inv.ExpiresAt, &inv.TerminalAt, &terminalBy, &hash)
+	copy(inv.AcceptTokenHash[:], hash) // NULL: zero, no token
 	inv.PreTuples = fromJSON(pts)
 	inv.InvitedBy, inv.InvitedUserID, inv.TerminalBy = tpg.UUIDOf(invitedBy), tpg.UUIDOf(invitedUser), tpg.UUIDOf(terminalBy)
 	inv.CreatedAt, inv.ExpiresAt, inv.TerminalAt = inv.CreatedAt.UTC(), inv.ExpiresAt.UTC(), utcPtr(inv.TerminalAt)
@@ -89,10 +91,15 @@ func (t *tx) PutInvitation(ctx context.Context, inv tenancy.Invitation) error {
 	if !t.writable {
 		return errReadOnly
 	}
-	_, err := t.t.Exec(ctx, `INSERT INTO inv (`+invCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+	var hash []byte // NULL for none
+	if inv.AcceptTokenHash != ([32]byte{}) {
+		hash = inv.AcceptTokenHash[:]
+	}
+	_, err := t.t.Exec(ctx, `INSERT INTO inv (`+invCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
 ON CONFLICT (id) DO UPDATE SET org_id = $2, identifier = $3, role = $4, status = $5, pre_tuples = $6, invited_by = $7,
-	invited_user_id = $8, expires_at = $10, terminal_at = $11, terminal_by = $12`,
+	invited_user_id = $8, expires_at = $10, terminal_at = $11, terminal_by = $12, accept_token_hash = $13`,
 		[16]byte(inv.ID), [16]byte(inv.OrgID), inv.Identifier, inv.Role, inv.Status, toJSON(inv.PreTuples),
-		tpg.NullUUID(inv.InvitedBy), tpg.NullUUID(inv.InvitedUserID), inv.CreatedAt, inv.ExpiresAt, inv.TerminalAt, tpg.NullUUID(inv.TerminalBy))
+		tpg.NullUUID(inv.InvitedBy), tpg.NullUUID(inv.InvitedUserID), inv.CreatedAt, inv.ExpiresAt, inv.TerminalAt, tpg.NullUUID(inv.TerminalBy),
+		hash)
 	return err
 }

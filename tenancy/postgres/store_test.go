@@ -74,6 +74,7 @@ func TestRows(t *testing.T) {
 	inv := tenancy.Invitation{ID: tuples.NewUUID(), OrgID: o.ID, Identifier: "a@example.com", Role: tenancy.Member,
 		Status: tenancy.InvitationPending, PreTuples: []tenancy.PreTuple{{Relation: "viewer", ObjectType: "doc", ObjectID: tuples.NewUUID()}},
 		InvitedBy: u1, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+	_, inv.AcceptTokenHash = tenancy.NewAcceptToken() // and lapsed and done have none: NULL
 	done := tenancy.Invitation{ID: tuples.NewUUID(), OrgID: o.ID, Identifier: "b@example.com", Role: tenancy.Guest,
 		Status: tenancy.InvitationAccepted, PreTuples: []tenancy.PreTuple{}, InvitedBy: u1, InvitedUserID: u2,
 		CreatedAt: now, ExpiresAt: now.Add(time.Hour), TerminalAt: ptr(now.Add(time.Minute)), TerminalBy: u2}

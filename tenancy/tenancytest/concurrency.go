@@ -49,7 +49,7 @@ func testConcurrentTransfers(t *testing.T, e *env) {
 	o, owner := e.org(t)
 	var ms []tenancy.Membership
 	for range 4 {
-		ms = append(ms, must[tenancy.Membership](t, "AddMember")(e.svc.AddMember(ctx, o.ID, e.user(t), tenancy.Member, owner.UserID)))
+		ms = append(ms, must[tenancy.Membership](t, "AddMember")(e.svc.AddMember(ctx, o.ID, e.user(t), tenancy.Member, owner.UserID, tenancy.UUID{})))
 	}
 	// A watcher reads the org's owner tuples throughout: never two, never
 	// none (MEM-7: no state with zero or two owners is observable).
@@ -75,7 +75,7 @@ func testConcurrentTransfers(t *testing.T, e *env) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			e.svc.TransferOwnership(ctx, o.ID, owner.ID, to.ID) // all but one must fail
+			e.svc.TransferOwnership(ctx, o.ID, owner.ID, to.ID, tenancy.UUID{}) // all but one must fail
 		}()
 	}
 	wg.Wait()
@@ -91,14 +91,14 @@ func testConcurrentTransfers(t *testing.T, e *env) {
 
 	// Two owners demoting each other at once: one stays.
 	p, po := e.org(t)
-	second := must[tenancy.Membership](t, "AddMember(owner)")(e.svc.AddMember(ctx, p.ID, e.user(t), tenancy.Owner, po.UserID))
+	second := must[tenancy.Membership](t, "AddMember(owner)")(e.svc.AddMember(ctx, p.ID, e.user(t), tenancy.Owner, po.UserID, tenancy.UUID{}))
 	for range 5 {
 		var ok [2]bool
 		wg.Add(2)
 		for i, m := range []tenancy.Membership{po, second} {
 			go func() {
 				defer wg.Done()
-				_, err := e.svc.ChangeRole(ctx, m.ID, tenancy.Member)
+				_, err := e.svc.ChangeRole(ctx, m.ID, tenancy.Member, tenancy.UUID{})
 				ok[i] = err == nil
 			}()
 		}
@@ -116,7 +116,7 @@ func testConcurrentTransfers(t *testing.T, e *env) {
 			if m.Role == tenancy.Owner {
 				po = m
 			} else {
-				second = must[tenancy.Membership](t, "re-promote")(e.svc.ChangeRole(ctx, m.ID, tenancy.Owner))
+				second = must[tenancy.Membership](t, "re-promote")(e.svc.ChangeRole(ctx, m.ID, tenancy.Owner, tenancy.UUID{}))
 			}
 		}
 	}
@@ -182,13 +182,13 @@ func testRevokeUserRace(t *testing.T, e *env) {
 	o, owner := e.org(t)
 	for round := range 5 {
 		u := e.user(t)
-		m := must[tenancy.Membership](t, "AddMember")(e.svc.AddMember(ctx, o.ID, u, tenancy.Member, owner.UserID))
-		m = must[tenancy.Membership](t, "SuspendMembership")(e.svc.SuspendMembership(ctx, m.ID))
+		m := must[tenancy.Membership](t, "AddMember")(e.svc.AddMember(ctx, o.ID, u, tenancy.Member, owner.UserID, tenancy.UUID{}))
+		m = must[tenancy.Membership](t, "SuspendMembership")(e.svc.SuspendMembership(ctx, m.ID, tenancy.UUID{}))
 		var wg sync.WaitGroup
 		wg.Add(3)
 		go func() { defer wg.Done(); e.ids.RevokeUser(ctx, u) }()
-		go func() { defer wg.Done(); e.svc.ReinstateMembership(ctx, m.ID) }()
-		go func() { defer wg.Done(); e.svc.ChangeRole(ctx, m.ID, tenancy.Guest) }()
+		go func() { defer wg.Done(); e.svc.ReinstateMembership(ctx, m.ID, tenancy.UUID{}) }()
+		go func() { defer wg.Done(); e.svc.ChangeRole(ctx, m.ID, tenancy.Guest, tenancy.UUID{}) }()
 		wg.Wait()
 		for _, mm := range e.memberships(t, o.ID) {
 			if mm.UserID == u {

@@ -211,12 +211,12 @@ func (w *world) createOrg() error {
 
 func (w *world) updateOrg() error {
 	slug := pick(w.r, []*string{nil, ptr("acme"), ptr("globex"), ptr("Bad Slug")})
-	_, err := w.e.svc.UpdateOrg(ctx, w.anyOrg(), tenancy.OrgPatch{Slug: &slug})
+	_, err := w.e.svc.UpdateOrg(ctx, w.anyOrg(), tenancy.OrgPatch{Slug: &slug}, tenancy.UUID{})
 	return err
 }
 
 func (w *world) addMember() error {
-	m, err := w.e.svc.AddMember(ctx, w.org(), w.user(), roleOf(w.r), tenancy.UUID{})
+	m, err := w.e.svc.AddMember(ctx, w.org(), w.user(), roleOf(w.r), tenancy.UUID{}, tenancy.UUID{})
 	if err == nil {
 		w.mems = append(w.mems, m.ID)
 	}
@@ -224,7 +224,7 @@ func (w *world) addMember() error {
 }
 
 func (w *world) changeRole() error {
-	m, err := w.e.svc.ChangeRole(ctx, w.memOf(w.org()), roleOf(w.r))
+	m, err := w.e.svc.ChangeRole(ctx, w.memOf(w.org()), roleOf(w.r), tenancy.UUID{})
 	if err == nil {
 		w.mems = append(w.mems, m.ID)
 	}
@@ -235,7 +235,7 @@ func (w *world) changeRole() error {
 var nonOwners = []tenancy.Role{tenancy.Admin, tenancy.Member, tenancy.Guest, tenancy.Viewer, tenancy.Editor}
 
 func (w *world) suspendMembership() error {
-	m, err := w.e.svc.SuspendMembership(ctx, w.memOf(w.org(), pick(w.r, [][]tenancy.Role{nonOwners, nil})...))
+	m, err := w.e.svc.SuspendMembership(ctx, w.memOf(w.org(), pick(w.r, [][]tenancy.Role{nonOwners, nil})...), tenancy.UUID{})
 	if err == nil {
 		w.suspended = append(w.suspended, m.ID)
 	}
@@ -247,7 +247,7 @@ func (w *world) reinstateMembership() error {
 	if len(w.suspended) > 0 && w.r.IntN(4) > 0 {
 		id = pick(w.r, w.suspended)
 	}
-	_, err := w.e.svc.ReinstateMembership(ctx, id)
+	_, err := w.e.svc.ReinstateMembership(ctx, id, tenancy.UUID{})
 	return err
 }
 
@@ -279,7 +279,7 @@ func (w *world) adminRemove() error {
 
 func (w *world) transfer() error {
 	org := w.org()
-	from, to, err := w.e.svc.TransferOwnership(ctx, org, w.memOf(org, tenancy.Owner), w.memOf(org, pick(w.r, [][]tenancy.Role{nonOwners, nil})...))
+	from, to, err := w.e.svc.TransferOwnership(ctx, org, w.memOf(org, tenancy.Owner), w.memOf(org, pick(w.r, [][]tenancy.Role{nonOwners, nil})...), tenancy.UUID{})
 	if err == nil {
 		w.mems = append(w.mems, from.ID, to.ID)
 	}
@@ -290,7 +290,7 @@ func (w *world) revokeOrg() error {
 	if w.r.IntN(3) > 0 { // rarely: it ends an org for good
 		return errSkip
 	}
-	_, err := w.e.svc.RevokeOrg(ctx, w.anyOrg())
+	_, err := w.e.svc.RevokeOrg(ctx, w.anyOrg(), tenancy.UUID{})
 	return err
 }
 
@@ -436,7 +436,7 @@ next:
 		return u
 	}
 	u := w.newUser()
-	if m, err := w.e.svc.AddMember(ctx, w.org(), u, tenancy.Member, tenancy.UUID{}); err == nil {
+	if m, err := w.e.svc.AddMember(ctx, w.org(), u, tenancy.Member, tenancy.UUID{}, tenancy.UUID{}); err == nil {
 		w.mems = append(w.mems, m.ID)
 	}
 	return u

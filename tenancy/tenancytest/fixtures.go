@@ -182,7 +182,7 @@ func (e *env) opUpdateOrg(_ testing.TB, c *conformancetest.Call) (any, error) {
 	if p.Slug, err = patchField(in.Slug); err != nil {
 		return nil, err
 	}
-	o, err := e.svc.UpdateOrg(ctx, org, p)
+	o, err := e.svc.UpdateOrg(ctx, org, p, tenancy.UUID{})
 	return viewOrg(o), err
 }
 
@@ -195,7 +195,7 @@ func (e *env) opRevokeOrg(_ testing.TB, c *conformancetest.Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	o, err := e.svc.RevokeOrg(ctx, org)
+	o, err := e.svc.RevokeOrg(ctx, org, tenancy.UUID{})
 	return viewOrg(o), err
 }
 
@@ -244,7 +244,7 @@ func (e *env) opAddMember(_ testing.TB, c *conformancetest.Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	m, err := e.svc.AddMember(ctx, org, user, tenancy.Role(in.Role), tenancy.UUID{})
+	m, err := e.svc.AddMember(ctx, org, user, tenancy.Role(in.Role), tenancy.UUID{}, tenancy.UUID{})
 	return viewMem(m), err
 }
 
@@ -258,7 +258,7 @@ func (e *env) opChangeRole(_ testing.TB, c *conformancetest.Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	m, err := e.svc.ChangeRole(ctx, mem, tenancy.Role(in.NewRole))
+	m, err := e.svc.ChangeRole(ctx, mem, tenancy.Role(in.NewRole), tenancy.UUID{})
 	return viewMem(m), err
 }
 
@@ -317,7 +317,7 @@ func (e *env) opTransferOwnership(_ testing.TB, c *conformancetest.Call) (any, e
 	if err != nil {
 		return nil, err
 	}
-	f, tm, err := e.svc.TransferOwnership(ctx, org, from, to)
+	f, tm, err := e.svc.TransferOwnership(ctx, org, from, to, tenancy.UUID{})
 	return map[string]any{"from": viewMem(f), "to": viewMem(tm)}, err
 }
 

@@ -23,10 +23,10 @@ func testOrgLifecycle(t *testing.T, e *env) {
 		t.Fatalf("creator's relations on the org = %v, want [owner]", got)
 	}
 	bob := e.user(t)
-	bm := must[tenancy.Membership](t, "AddMember")(e.svc.AddMember(ctx, o.ID, bob, tenancy.Member, owner.UserID))
-	_, err := e.svc.AddMember(ctx, o.ID, bob, tenancy.Admin, tenancy.UUID{})
+	bm := must[tenancy.Membership](t, "AddMember")(e.svc.AddMember(ctx, o.ID, bob, tenancy.Member, owner.UserID, tenancy.UUID{}))
+	_, err := e.svc.AddMember(ctx, o.ID, bob, tenancy.Admin, tenancy.UUID{}, tenancy.UUID{})
 	wantErr(t, "a second active membership", err, tenancy.ErrDuplicateMembership)
-	_, err = e.svc.AddMember(ctx, o.ID, e.user(t), "superuser", tenancy.UUID{})
+	_, err = e.svc.AddMember(ctx, o.ID, e.user(t), "superuser", tenancy.UUID{}, tenancy.UUID{})
 	wantErr(t, "an unknown role", err, tenancy.ErrInvalidInput)
 
 	// A suspended creator cannot create an org.
@@ -44,7 +44,7 @@ func testOrgLifecycle(t *testing.T, e *env) {
 	}
 	_, _, err = e.svc.CreateOrg(ctx, bob, tenancy.OrgInput{Slug: ptr("acme")})
 	wantErr(t, "a taken slug", err, tenancy.ErrSlugTaken)
-	must[tenancy.Org](t, "RevokeOrg(acme)")(e.svc.RevokeOrg(ctx, acme.ID))
+	must[tenancy.Org](t, "RevokeOrg(acme)")(e.svc.RevokeOrg(ctx, acme.ID, tenancy.UUID{}))
 	if _, _, err := e.svc.CreateOrg(ctx, bob, tenancy.OrgInput{Slug: ptr("acme")}); err != nil {
 		t.Fatalf("a revoked org's slug is not free: %v", err)
 	}
@@ -57,9 +57,9 @@ func testOrgLifecycle(t *testing.T, e *env) {
 	if m := must[tenancy.Membership](t, "GetMembership")(e.svc.GetMembership(ctx, bm.ID)); m.Status != tenancy.Active {
 		t.Fatalf("suspending the org changed a membership to %s", m.Status)
 	}
-	_, err = e.svc.AddMember(ctx, o.ID, e.user(t), tenancy.Member, tenancy.UUID{})
+	_, err = e.svc.AddMember(ctx, o.ID, e.user(t), tenancy.Member, tenancy.UUID{}, tenancy.UUID{})
 	wantErr(t, "add to a suspended org", err, tenancy.ErrOrgNotActive)
-	_, err = e.svc.ChangeRole(ctx, bm.ID, tenancy.Admin)
+	_, err = e.svc.ChangeRole(ctx, bm.ID, tenancy.Admin, tenancy.UUID{})
 	wantErr(t, "change a role in a suspended org", err, tenancy.ErrOrgNotActive)
 	must[tenancy.Org](t, "SuspendOrg(again)")(e.svc.SuspendOrg(ctx, o.ID))
 	must[tenancy.Org](t, "ReinstateOrg")(e.svc.ReinstateOrg(ctx, o.ID))
@@ -67,30 +67,30 @@ func testOrgLifecycle(t *testing.T, e *env) {
 		t.Fatalf("after reinstatement bob has %v, want [member]", got)
 	}
 	// Updates: partial, null clears, suspended allowed, revoked terminal.
-	u := must[tenancy.Org](t, "UpdateOrg")(e.svc.UpdateOrg(ctx, o.ID, tenancy.OrgPatch{Name: ptr(ptr("Renamed"))}))
+	u := must[tenancy.Org](t, "UpdateOrg")(e.svc.UpdateOrg(ctx, o.ID, tenancy.OrgPatch{Name: ptr(ptr("Renamed"))}, tenancy.UUID{}))
 	if u.Name == nil || *u.Name != "Renamed" || u.Slug != nil {
 		t.Fatalf("UpdateOrg = %+v", u)
 	}
 	// Revoking a suspended org ends its memberships; its tuples were
 	// lifted already.
 	so, _ := e.org(t)
-	sm := must[tenancy.Membership](t, "AddMember(so)")(e.svc.AddMember(ctx, so.ID, e.user(t), tenancy.Member, tenancy.UUID{}))
+	sm := must[tenancy.Membership](t, "AddMember(so)")(e.svc.AddMember(ctx, so.ID, e.user(t), tenancy.Member, tenancy.UUID{}, tenancy.UUID{}))
 	must[tenancy.Org](t, "SuspendOrg(so)")(e.svc.SuspendOrg(ctx, so.ID))
-	must[tenancy.Org](t, "RevokeOrg(suspended so)")(e.svc.RevokeOrg(ctx, so.ID))
+	must[tenancy.Org](t, "RevokeOrg(suspended so)")(e.svc.RevokeOrg(ctx, so.ID, tenancy.UUID{}))
 	if m := must[tenancy.Membership](t, "GetMembership")(e.svc.GetMembership(ctx, sm.ID)); m.Status != tenancy.Revoked {
 		t.Fatalf("a revoked suspended org's membership is %s", m.Status)
 	}
 	e.checkDuality(t, so.ID)
 	// A patch that changes nothing writes nothing, not even updated_at.
 	e.advance(time.Second)
-	if same := must[tenancy.Org](t, "UpdateOrg(no-op)")(e.svc.UpdateOrg(ctx, o.ID, tenancy.OrgPatch{Name: ptr(ptr("Renamed"))})); !same.UpdatedAt.Equal(u.UpdatedAt) {
+	if same := must[tenancy.Org](t, "UpdateOrg(no-op)")(e.svc.UpdateOrg(ctx, o.ID, tenancy.OrgPatch{Name: ptr(ptr("Renamed"))}, tenancy.UUID{})); !same.UpdatedAt.Equal(u.UpdatedAt) {
 		t.Fatalf("a no-op update moved updated_at from %v to %v", u.UpdatedAt, same.UpdatedAt)
 	}
-	if same := must[tenancy.Org](t, "UpdateOrg(empty)")(e.svc.UpdateOrg(ctx, o.ID, tenancy.OrgPatch{})); !same.UpdatedAt.Equal(u.UpdatedAt) {
+	if same := must[tenancy.Org](t, "UpdateOrg(empty)")(e.svc.UpdateOrg(ctx, o.ID, tenancy.OrgPatch{}, tenancy.UUID{})); !same.UpdatedAt.Equal(u.UpdatedAt) {
 		t.Fatalf("an empty update moved updated_at from %v to %v", u.UpdatedAt, same.UpdatedAt)
 	}
 	// Revocation ends every membership and its tuple.
-	r := must[tenancy.Org](t, "RevokeOrg")(e.svc.RevokeOrg(ctx, o.ID))
+	r := must[tenancy.Org](t, "RevokeOrg")(e.svc.RevokeOrg(ctx, o.ID, tenancy.UUID{}))
 	if r.Status != tenancy.Revoked || len(e.relationsOn(t, bob, o.ID)) != 0 || len(e.relationsOn(t, owner.UserID, o.ID)) != 0 {
 		t.Fatalf("after revocation: %s, bob %v", r.Status, e.relationsOn(t, bob, o.ID))
 	}
@@ -99,9 +99,11 @@ func testOrgLifecycle(t *testing.T, e *env) {
 		t.Fatalf("active members of a revoked org: %+v", page.Items)
 	}
 	for name, op := range map[string]func() (tenancy.Org, error){
-		"revoke again": func() (tenancy.Org, error) { return e.svc.RevokeOrg(ctx, o.ID) },
+		"revoke again": func() (tenancy.Org, error) { return e.svc.RevokeOrg(ctx, o.ID, tenancy.UUID{}) },
 		"reinstate":    func() (tenancy.Org, error) { return e.svc.ReinstateOrg(ctx, o.ID) },
-		"update":       func() (tenancy.Org, error) { return e.svc.UpdateOrg(ctx, o.ID, tenancy.OrgPatch{Name: ptr(ptr("x"))}) },
+		"update": func() (tenancy.Org, error) {
+			return e.svc.UpdateOrg(ctx, o.ID, tenancy.OrgPatch{Name: ptr(ptr("x"))}, tenancy.UUID{})
+		},
 	} {
 		_, err := op()
 		wantErr(t, name+" a revoked org", err, tenancy.ErrAlreadyTerminal)
@@ -112,7 +114,7 @@ func testMembers(t *testing.T, e *env) {
 	o, owner := e.org(t)
 	var ids []tenancy.UUID
 	for range 3 {
-		m := must[tenancy.Membership](t, "AddMember")(e.svc.AddMember(ctx, o.ID, e.user(t), tenancy.Guest, owner.UserID))
+		m := must[tenancy.Membership](t, "AddMember")(e.svc.AddMember(ctx, o.ID, e.user(t), tenancy.Guest, owner.UserID, tenancy.UUID{}))
 		ids = append(ids, m.ID)
 	}
 	// Pages of two, in id order: owner, g1 | g2, g3.
@@ -127,7 +129,7 @@ func testMembers(t *testing.T, e *env) {
 	}
 
 	// A role change is revoke-and-re-add with the tuple swapped.
-	n := must[tenancy.Membership](t, "ChangeRole")(e.svc.ChangeRole(ctx, ids[0], tenancy.Editor))
+	n := must[tenancy.Membership](t, "ChangeRole")(e.svc.ChangeRole(ctx, ids[0], tenancy.Editor, tenancy.UUID{}))
 	old := must[tenancy.Membership](t, "GetMembership(old)")(e.svc.GetMembership(ctx, ids[0]))
 	if n.ID == ids[0] || n.Replaces != ids[0] || n.Role != tenancy.Editor || old.Status != tenancy.Revoked {
 		t.Fatalf("ChangeRole = %+v (old %+v)", n, old)
@@ -135,22 +137,22 @@ func testMembers(t *testing.T, e *env) {
 	if got := e.relationsOn(t, n.UserID, o.ID); !slices.Equal(got, []string{"editor"}) {
 		t.Fatalf("after the change: %v, want [editor]", got)
 	}
-	_, err = e.svc.ChangeRole(ctx, ids[0], tenancy.Admin)
+	_, err = e.svc.ChangeRole(ctx, ids[0], tenancy.Admin, tenancy.UUID{})
 	wantErr(t, "change a revoked membership", err, tenancy.ErrMembershipNotActive)
 
 	// Suspension lifts the membership's tuple; reinstatement restores it,
 	// unless the user joined again meanwhile.
-	s := must[tenancy.Membership](t, "SuspendMembership")(e.svc.SuspendMembership(ctx, ids[1]))
+	s := must[tenancy.Membership](t, "SuspendMembership")(e.svc.SuspendMembership(ctx, ids[1], tenancy.UUID{}))
 	if s.Status != tenancy.Suspended || len(e.relationsOn(t, s.UserID, o.ID)) != 0 {
 		t.Fatalf("suspended: %+v, relations %v", s, e.relationsOn(t, s.UserID, o.ID))
 	}
-	must[tenancy.Membership](t, "ReinstateMembership")(e.svc.ReinstateMembership(ctx, ids[1]))
+	must[tenancy.Membership](t, "ReinstateMembership")(e.svc.ReinstateMembership(ctx, ids[1], tenancy.UUID{}))
 	if got := e.relationsOn(t, s.UserID, o.ID); !slices.Equal(got, []string{"guest"}) {
 		t.Fatalf("reinstated: %v, want [guest]", got)
 	}
-	s = must[tenancy.Membership](t, "SuspendMembership")(e.svc.SuspendMembership(ctx, ids[2]))
-	must[tenancy.Membership](t, "AddMember(again)")(e.svc.AddMember(ctx, o.ID, s.UserID, tenancy.Member, tenancy.UUID{}))
-	_, err = e.svc.ReinstateMembership(ctx, ids[2])
+	s = must[tenancy.Membership](t, "SuspendMembership")(e.svc.SuspendMembership(ctx, ids[2], tenancy.UUID{}))
+	must[tenancy.Membership](t, "AddMember(again)")(e.svc.AddMember(ctx, o.ID, s.UserID, tenancy.Member, tenancy.UUID{}, tenancy.UUID{}))
+	_, err = e.svc.ReinstateMembership(ctx, ids[2], tenancy.UUID{})
 	wantErr(t, "reinstate beside a newer active membership", err, tenancy.ErrDuplicateMembership)
 
 	// The orgs of a user: each once, though s holds a suspended and an
@@ -158,7 +160,7 @@ func testMembers(t *testing.T, e *env) {
 	o2, _ := e.org(t)
 	o3, _ := e.org(t)
 	for _, org := range []tenancy.UUID{o2.ID, o3.ID} {
-		must[tenancy.Membership](t, "AddMember(o2, o3)")(e.svc.AddMember(ctx, org, s.UserID, tenancy.Guest, tenancy.UUID{}))
+		must[tenancy.Membership](t, "AddMember(o2, o3)")(e.svc.AddMember(ctx, org, s.UserID, tenancy.Guest, tenancy.UUID{}, tenancy.UUID{}))
 	}
 	want := []tenancy.UUID{o.ID, o2.ID, o3.ID}
 	slices.SortFunc(want, tenancy.UUID.Compare)
@@ -166,7 +168,7 @@ func testMembers(t *testing.T, e *env) {
 		t.Fatalf("ListOrgsOf = %v, want %v", got, want)
 	}
 	must[tenancy.Org](t, "SuspendOrg(o2)")(e.svc.SuspendOrg(ctx, o2.ID))
-	must[tenancy.Org](t, "RevokeOrg(o3)")(e.svc.RevokeOrg(ctx, o3.ID))
+	must[tenancy.Org](t, "RevokeOrg(o3)")(e.svc.RevokeOrg(ctx, o3.ID, tenancy.UUID{}))
 	want = []tenancy.UUID{o.ID, o2.ID} // a suspended org stays listed; a revoked one is gone
 	slices.SortFunc(want, tenancy.UUID.Compare)
 	if got := e.orgsOf(t, s.UserID); !slices.Equal(got, want) {
@@ -176,10 +178,10 @@ func testMembers(t *testing.T, e *env) {
 
 func testSoleOwner(t *testing.T, e *env) {
 	o, owner := e.org(t)
-	bob := must[tenancy.Membership](t, "AddMember")(e.svc.AddMember(ctx, o.ID, e.user(t), tenancy.Admin, owner.UserID))
+	bob := must[tenancy.Membership](t, "AddMember")(e.svc.AddMember(ctx, o.ID, e.user(t), tenancy.Admin, owner.UserID, tenancy.UUID{}))
 	for name, op := range map[string]func() error{
-		"demote":  func() error { _, err := e.svc.ChangeRole(ctx, owner.ID, tenancy.Admin); return err },
-		"suspend": func() error { _, err := e.svc.SuspendMembership(ctx, owner.ID); return err },
+		"demote":  func() error { _, err := e.svc.ChangeRole(ctx, owner.ID, tenancy.Admin, tenancy.UUID{}); return err },
+		"suspend": func() error { _, err := e.svc.SuspendMembership(ctx, owner.ID, tenancy.UUID{}); return err },
 		"leave":   func() error { _, err := e.svc.SelfLeave(ctx, owner.ID, tenancy.UUID{}); return err },
 		"admin-remove": func() error {
 			_, err := e.svc.AdminRemove(ctx, bob.UserID, owner.ID)
@@ -192,8 +194,8 @@ func testSoleOwner(t *testing.T, e *env) {
 		wantErr(t, name+" the sole owner", op(), tenancy.ErrSoleOwner)
 	}
 	// With a second owner, the first may step down.
-	co := must[tenancy.Membership](t, "ChangeRole(bob → owner)")(e.svc.ChangeRole(ctx, bob.ID, tenancy.Owner))
-	must[tenancy.Membership](t, "demote one of two owners")(e.svc.ChangeRole(ctx, owner.ID, tenancy.Member))
+	co := must[tenancy.Membership](t, "ChangeRole(bob → owner)")(e.svc.ChangeRole(ctx, bob.ID, tenancy.Owner, tenancy.UUID{}))
+	must[tenancy.Membership](t, "demote one of two owners")(e.svc.ChangeRole(ctx, owner.ID, tenancy.Member, tenancy.UUID{}))
 	wantErr(t, "leave as the last owner left", func() error { _, err := e.svc.SelfLeave(ctx, co.ID, tenancy.UUID{}); return err }(), tenancy.ErrSoleOwner)
 	// Leaving with a transfer target that is not a member fails whole.
 	_, err := e.svc.SelfLeave(ctx, co.ID, e.user(t))
@@ -207,9 +209,9 @@ func testSoleOwner(t *testing.T, e *env) {
 func testTransferRefusals(t *testing.T, e *env) {
 	o, owner := e.org(t)
 	other, otherOwner := e.org(t)
-	bob := must[tenancy.Membership](t, "AddMember")(e.svc.AddMember(ctx, o.ID, e.user(t), tenancy.Member, owner.UserID))
-	carol := must[tenancy.Membership](t, "AddMember")(e.svc.AddMember(ctx, o.ID, e.user(t), tenancy.Member, owner.UserID))
-	carol = must[tenancy.Membership](t, "SuspendMembership")(e.svc.SuspendMembership(ctx, carol.ID))
+	bob := must[tenancy.Membership](t, "AddMember")(e.svc.AddMember(ctx, o.ID, e.user(t), tenancy.Member, owner.UserID, tenancy.UUID{}))
+	carol := must[tenancy.Membership](t, "AddMember")(e.svc.AddMember(ctx, o.ID, e.user(t), tenancy.Member, owner.UserID, tenancy.UUID{}))
+	carol = must[tenancy.Membership](t, "SuspendMembership")(e.svc.SuspendMembership(ctx, carol.ID, tenancy.UUID{}))
 	for _, c := range []struct {
 		name     string
 		org      tenancy.UUID
@@ -223,7 +225,7 @@ func testTransferRefusals(t *testing.T, e *env) {
 		{"to a suspended member", o.ID, owner.ID, carol.ID, tenancy.ErrMembershipNotActive},
 		{"to no membership", o.ID, owner.ID, tuples.NewUUID(), tenancy.ErrMembershipNotFound},
 	} {
-		_, _, err := e.svc.TransferOwnership(ctx, c.org, c.from, c.to)
+		_, _, err := e.svc.TransferOwnership(ctx, c.org, c.from, c.to, tenancy.UUID{})
 		wantErr(t, "transfer "+c.name, err, c.want)
 	}
 	if got := e.activeOwners(t, o.ID); !slices.Equal(got, []tenancy.UUID{owner.UserID}) {
@@ -231,7 +233,7 @@ func testTransferRefusals(t *testing.T, e *env) {
 	}
 	// An owner who is not the sole one may still name a successor when
 	// leaving, and the successor becomes an owner.
-	co := must[tenancy.Membership](t, "AddMember(co-owner)")(e.svc.AddMember(ctx, o.ID, e.user(t), tenancy.Owner, owner.UserID))
+	co := must[tenancy.Membership](t, "AddMember(co-owner)")(e.svc.AddMember(ctx, o.ID, e.user(t), tenancy.Owner, owner.UserID, tenancy.UUID{}))
 	must[tenancy.Membership](t, "SelfLeave(transfer to bob)")(e.svc.SelfLeave(ctx, co.ID, bob.UserID))
 	want := []tenancy.UUID{owner.UserID, bob.UserID}
 	slices.SortFunc(want, tenancy.UUID.Compare)
@@ -242,12 +244,12 @@ func testTransferRefusals(t *testing.T, e *env) {
 	}
 	// A non-owner leaves unconditionally; their transfer_to is ignored,
 	// even one that names nobody.
-	dave := must[tenancy.Membership](t, "AddMember(dave)")(e.svc.AddMember(ctx, o.ID, e.user(t), tenancy.Member, owner.UserID))
+	dave := must[tenancy.Membership](t, "AddMember(dave)")(e.svc.AddMember(ctx, o.ID, e.user(t), tenancy.Member, owner.UserID, tenancy.UUID{}))
 	must[tenancy.Membership](t, "SelfLeave(member naming nobody)")(e.svc.SelfLeave(ctx, dave.ID, tuples.NewUUID()))
 	// Ownership goes to active users only.
-	sus := must[tenancy.Membership](t, "AddMember(sus)")(e.svc.AddMember(ctx, o.ID, e.user(t), tenancy.Member, owner.UserID))
+	sus := must[tenancy.Membership](t, "AddMember(sus)")(e.svc.AddMember(ctx, o.ID, e.user(t), tenancy.Member, owner.UserID, tenancy.UUID{}))
 	must[identity.User](t, "SuspendUser")(e.ids.SuspendUser(ctx, sus.UserID))
-	_, _, err := e.svc.TransferOwnership(ctx, o.ID, owner.ID, sus.ID)
+	_, _, err := e.svc.TransferOwnership(ctx, o.ID, owner.ID, sus.ID, tenancy.UUID{})
 	wantErr(t, "transfer to a suspended user", err, identity.ErrUserNotActive)
 	_, err = e.svc.SelfLeave(ctx, owner.ID, sus.UserID)
 	wantErr(t, "leave handing over to a suspended user", err, identity.ErrUserNotActive)
@@ -259,13 +261,13 @@ func testTransferRefusals(t *testing.T, e *env) {
 func testOwnerless(t *testing.T, e *env) {
 	o, owner := e.org(t)
 	must[identity.User](t, "RevokeUser(sole owner, sole member)")(e.ids.RevokeUser(ctx, owner.UserID))
-	_, err := e.svc.AddMember(ctx, o.ID, e.user(t), tenancy.Admin, tenancy.UUID{})
+	_, err := e.svc.AddMember(ctx, o.ID, e.user(t), tenancy.Admin, tenancy.UUID{}, tenancy.UUID{})
 	wantErr(t, "add an admin to an ownerless org", err, tenancy.ErrNoOwner)
 	_, err = e.svc.CreateInvitation(ctx, tenancy.NewInvitation{OrgID: o.ID, Identifier: "x@example.com", Role: tenancy.Member,
 		InvitedBy: owner.UserID, ExpiresAt: time.Now().Add(time.Hour)})
 	wantErr(t, "invite on behalf of a revoked owner", err, tenancy.ErrForbidden)
-	must[tenancy.Membership](t, "AddMember(new owner)")(e.svc.AddMember(ctx, o.ID, e.user(t), tenancy.Owner, tenancy.UUID{}))
-	must[tenancy.Membership](t, "AddMember(then a member)")(e.svc.AddMember(ctx, o.ID, e.user(t), tenancy.Member, tenancy.UUID{}))
+	must[tenancy.Membership](t, "AddMember(new owner)")(e.svc.AddMember(ctx, o.ID, e.user(t), tenancy.Owner, tenancy.UUID{}, tenancy.UUID{}))
+	must[tenancy.Membership](t, "AddMember(then a member)")(e.svc.AddMember(ctx, o.ID, e.user(t), tenancy.Member, tenancy.UUID{}, tenancy.UUID{}))
 	e.checkDuality(t, o.ID)
 }
 
@@ -284,13 +286,13 @@ func testLargeOrg(t *testing.T, e *env) {
 		if i%100 == 0 {
 			role = tenancy.Admin
 		}
-		mems = append(mems, must[tenancy.Membership](t, "AddMember")(e.svc.AddMember(ctx, o.ID, e.user(t), role, owner.UserID)))
+		mems = append(mems, must[tenancy.Membership](t, "AddMember")(e.svc.AddMember(ctx, o.ID, e.user(t), role, owner.UserID, tenancy.UUID{})))
 	}
 	for _, m := range mems[:50] { // some history, some suspended
-		must[tenancy.Membership](t, "ChangeRole")(e.svc.ChangeRole(ctx, m.ID, tenancy.Guest))
+		must[tenancy.Membership](t, "ChangeRole")(e.svc.ChangeRole(ctx, m.ID, tenancy.Guest, tenancy.UUID{}))
 	}
 	for _, m := range mems[550:] {
-		must[tenancy.Membership](t, "SuspendMembership")(e.svc.SuspendMembership(ctx, m.ID))
+		must[tenancy.Membership](t, "SuspendMembership")(e.svc.SuspendMembership(ctx, m.ID, tenancy.UUID{}))
 	}
 	count := func() int { return len(e.memberships(t, o.ID)) }
 	if n := count(); n != 551 {
@@ -300,7 +302,7 @@ func testLargeOrg(t *testing.T, e *env) {
 	e.checkDuality(t, o.ID)
 	must[tenancy.Org](t, "ReinstateOrg")(e.svc.ReinstateOrg(ctx, o.ID))
 	e.checkDuality(t, o.ID)
-	must[tenancy.Org](t, "RevokeOrg")(e.svc.RevokeOrg(ctx, o.ID))
+	must[tenancy.Org](t, "RevokeOrg")(e.svc.RevokeOrg(ctx, o.ID, tenancy.UUID{}))
 	e.checkDuality(t, o.ID)
 	for _, st := range []tenancy.Status{tenancy.Active, tenancy.Suspended} {
 		if p := must[tenancy.Page[tenancy.Membership]](t, "ListMembers")(e.svc.ListMembers(ctx, o.ID, st, "", 10)); len(p.Items) != 0 {
@@ -311,8 +313,8 @@ func testLargeOrg(t *testing.T, e *env) {
 
 func testAdminRemove(t *testing.T, e *env) {
 	o, owner := e.org(t)
-	admin := must[tenancy.Membership](t, "AddMember(admin)")(e.svc.AddMember(ctx, o.ID, e.user(t), tenancy.Admin, owner.UserID))
-	member := must[tenancy.Membership](t, "AddMember(member)")(e.svc.AddMember(ctx, o.ID, e.user(t), tenancy.Member, owner.UserID))
+	admin := must[tenancy.Membership](t, "AddMember(admin)")(e.svc.AddMember(ctx, o.ID, e.user(t), tenancy.Admin, owner.UserID, tenancy.UUID{}))
+	member := must[tenancy.Membership](t, "AddMember(member)")(e.svc.AddMember(ctx, o.ID, e.user(t), tenancy.Member, owner.UserID, tenancy.UUID{}))
 	outsider := e.user(t)
 	_, err := e.svc.AdminRemove(ctx, outsider, member.ID)
 	wantErr(t, "an outsider removes", err, tenancy.ErrForbidden)
@@ -332,7 +334,7 @@ func testAdminRemove(t *testing.T, e *env) {
 
 func testInvitations(t *testing.T, e *env) {
 	o, owner := e.org(t)
-	admin := must[tenancy.Membership](t, "AddMember(admin)")(e.svc.AddMember(ctx, o.ID, e.user(t), tenancy.Admin, owner.UserID))
+	admin := must[tenancy.Membership](t, "AddMember(admin)")(e.svc.AddMember(ctx, o.ID, e.user(t), tenancy.Admin, owner.UserID, tenancy.UUID{}))
 	day := func() time.Time { return time.Now().Add(time.Duration(e.skew.Load()) + 24*time.Hour) }
 	invite := func(by tenancy.UUID, role tenancy.Role, pre ...tenancy.PreTuple) (tenancy.Invitation, error) {
 		return e.svc.CreateInvitation(ctx, tenancy.NewInvitation{OrgID: o.ID, Identifier: "new@example.com", Role: role,
@@ -340,7 +342,7 @@ func testInvitations(t *testing.T, e *env) {
 	}
 	_, err := invite(e.user(t), tenancy.Member)
 	wantErr(t, "an outsider invites", err, tenancy.ErrForbidden)
-	viewer := must[tenancy.Membership](t, "AddMember(viewer)")(e.svc.AddMember(ctx, o.ID, e.user(t), tenancy.Viewer, owner.UserID))
+	viewer := must[tenancy.Membership](t, "AddMember(viewer)")(e.svc.AddMember(ctx, o.ID, e.user(t), tenancy.Viewer, owner.UserID, tenancy.UUID{}))
 	_, err = invite(viewer.UserID, tenancy.Editor)
 	wantErr(t, "a viewer invites", err, tenancy.ErrForbidden)
 	_, err = invite(owner.UserID, tenancy.Member, tenancy.PreTuple{Relation: "viewer", ObjectType: "doc", ObjectID: o.ID},
@@ -356,10 +358,10 @@ func testInvitations(t *testing.T, e *env) {
 	// An inviter who loses their role before the accept takes the
 	// invitation's power with them.
 	byAdmin := must[tenancy.Invitation](t, "CreateInvitation(admin)")(invite(admin.UserID, tenancy.Member))
-	demoted := must[tenancy.Membership](t, "ChangeRole(admin → member)")(e.svc.ChangeRole(ctx, admin.ID, tenancy.Member))
+	demoted := must[tenancy.Membership](t, "ChangeRole(admin → member)")(e.svc.ChangeRole(ctx, admin.ID, tenancy.Member, tenancy.UUID{}))
 	_, err = e.svc.AcceptInvitation(ctx, byAdmin.ID, tenancy.UUID{}, "")
 	wantErr(t, "accept an invitation of a demoted admin", err, tenancy.ErrForbidden)
-	admin = must[tenancy.Membership](t, "ChangeRole(member → admin)")(e.svc.ChangeRole(ctx, demoted.ID, tenancy.Admin))
+	admin = must[tenancy.Membership](t, "ChangeRole(member → admin)")(e.svc.ChangeRole(ctx, demoted.ID, tenancy.Admin, tenancy.UUID{}))
 	_, err = invite(admin.UserID, tenancy.Owner)
 	wantErr(t, "an admin invites an owner", err, tenancy.ErrRoleHierarchy)
 	_, err = invite(owner.UserID, tenancy.Member, tenancy.PreTuple{Relation: "admin", ObjectType: "org", ObjectID: o.ID})
@@ -463,7 +465,7 @@ func testInvitations(t *testing.T, e *env) {
 func testInvitationAuthority(t *testing.T, e *env) {
 	o, owner := e.org(t)
 	_, otherOwner := e.org(t)
-	member := must[tenancy.Membership](t, "AddMember")(e.svc.AddMember(ctx, o.ID, e.user(t), tenancy.Member, owner.UserID))
+	member := must[tenancy.Membership](t, "AddMember")(e.svc.AddMember(ctx, o.ID, e.user(t), tenancy.Member, owner.UserID, tenancy.UUID{}))
 	invite := func(identifier string) tenancy.Invitation {
 		return must[tenancy.Invitation](t, "CreateInvitation")(e.svc.CreateInvitation(ctx, tenancy.NewInvitation{OrgID: o.ID,
 			Identifier: identifier, Role: tenancy.Admin, InvitedBy: owner.UserID, ExpiresAt: time.Now().Add(time.Hour)}))
@@ -544,8 +546,8 @@ func testInvitationCap(t *testing.T, e *env) {
 func testRevokeUser(t *testing.T, e *env) {
 	o, owner := e.org(t)
 	alone, aloneOwner := e.org(t)
-	bob := must[tenancy.Membership](t, "AddMember")(e.svc.AddMember(ctx, o.ID, e.user(t), tenancy.Member, owner.UserID))
-	must[tenancy.Membership](t, "AddMember(bob → alone)")(e.svc.AddMember(ctx, alone.ID, bob.UserID, tenancy.Admin, aloneOwner.UserID))
+	bob := must[tenancy.Membership](t, "AddMember")(e.svc.AddMember(ctx, o.ID, e.user(t), tenancy.Member, owner.UserID, tenancy.UUID{}))
+	must[tenancy.Membership](t, "AddMember(bob → alone)")(e.svc.AddMember(ctx, alone.ID, bob.UserID, tenancy.Admin, aloneOwner.UserID, tenancy.UUID{}))
 
 	// A user whose revocation would strand other members without an owner
 	// is refused, and nothing of the cascade happens.
