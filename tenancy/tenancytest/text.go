@@ -44,9 +44,18 @@ func testNULRefused(t *testing.T, e *env) {
 			_, _, err := e.svc.CreateOrg(ctx, e.user(t), tenancy.OrgInput{Slug: ptr("acme\x00")})
 			return err
 		}, tenancy.ErrInvalidInput},
-		{"UpdateOrg name", func() error { _, err := e.svc.UpdateOrg(ctx, o.ID, tenancy.OrgPatch{Name: pptr(nul)}); return err }, tenancy.ErrInvalidInput},
-		{"UpdateOrg slug", func() error { _, err := e.svc.UpdateOrg(ctx, o.ID, tenancy.OrgPatch{Slug: pptr("\x00")}); return err }, tenancy.ErrInvalidInput},
-		{"UpdateOrg slug not UTF-8", func() error { _, err := e.svc.UpdateOrg(ctx, o.ID, tenancy.OrgPatch{Slug: pptr(notUTF8)}); return err }, tenancy.ErrInvalidInput},
+		{"UpdateOrg name", func() error {
+			_, err := e.svc.UpdateOrg(ctx, o.ID, tenancy.OrgPatch{Name: pptr(nul)}, tenancy.UUID{})
+			return err
+		}, tenancy.ErrInvalidInput},
+		{"UpdateOrg slug", func() error {
+			_, err := e.svc.UpdateOrg(ctx, o.ID, tenancy.OrgPatch{Slug: pptr("\x00")}, tenancy.UUID{})
+			return err
+		}, tenancy.ErrInvalidInput},
+		{"UpdateOrg slug not UTF-8", func() error {
+			_, err := e.svc.UpdateOrg(ctx, o.ID, tenancy.OrgPatch{Slug: pptr(notUTF8)}, tenancy.UUID{})
+			return err
+		}, tenancy.ErrInvalidInput},
 		{"CreateInvitation identifier", invite("x\x00@example.com"), tenancy.ErrInvalidInput},
 		{"CreateInvitation identifier not UTF-8", invite(notUTF8), tenancy.ErrInvalidInput},
 		{"CreateInvitation pre-tuple relation", invite("pt@example.com", tenancy.PreTuple{Relation: "vie\x00wer", ObjectType: "doc", ObjectID: doc}),
