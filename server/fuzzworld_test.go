@@ -6,9 +6,12 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/flametrench/server/check"
 	"github.com/flametrench/server/identity"
@@ -109,7 +112,8 @@ func newFuzzWorld(tb testing.TB, pg bool) *fuzzWorld {
 	var epoch func() uint64
 	var users identity.Store = identitymemory.New(g)
 	if pg {
-		db, _ := pgtest.DB(tb, tpg.Config{})
+		db, dbURL := pgtest.DB(tb, tpg.Config{})
+		claimFuzzSchema(tb, dbURL)
 		if _, err := db.Migrate(context.Background(), tpg.Migrations, identitypg.Migrations, tenancypg.Migrations); err != nil {
 			tb.Fatal(err)
 		}
@@ -274,6 +278,56 @@ func (w *fuzzWorld) newFixtures(ctx context.Context) (*fuzzFixtures, error) {
 	}
 	fx.rep = strings.NewReplacer(pairs...)
 	return fx, nil
+}
+
+// claimFuzzSchema marks the schema of the database URL dbURL as a fuzz
+// world's, held by this process, and drops the schemas of fuzz worlds
+// whose process has gone. Go stops a fuzz worker process with a signal
+// when fuzzing ends, before its cleanups run, so its schema would
+// outlive it: each world holds a session advisory lock on its schema's
+// name while its process lives, and a marked schema whose lock is free
+// is a leftover.
+func claimFuzzSchema(tb testing.TB, dbURL string) {
+	u, err := url.Parse(dbURL)
+	schema := ""
+	if err == nil {
+		schema = u.Query().Get("search_path")
+	}
+	if schema == "" {
+		return // a key=value DSN: leftovers stay
+	}
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { conn.Close(context.Background()) })
+	const lock = "SELECT pg_advisory_lock(hashtext('flametrench fuzz world'), hashtext($1))"
+	if _, err := conn.Exec(ctx, lock, schema); err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, "CREATE TABLE "+pgx.Identifier{schema, "fuzz_world"}.Sanitize()+" ()"); err != nil {
+		tb.Fatal(err)
+	}
+	rows, err := conn.Query(ctx, "SELECT table_schema FROM information_schema.tables WHERE table_name = 'fuzz_world' AND table_schema <> $1", schema)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	others, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for _, other := range others {
+		var free bool
+		const try = "SELECT pg_try_advisory_lock(hashtext('flametrench fuzz world'), hashtext($1))"
+		if err := conn.QueryRow(ctx, try, other).Scan(&free); err != nil || !free {
+			continue
+		}
+		if _, err := conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{other}.Sanitize()+" CASCADE"); err != nil {
+			tb.Logf("dropping the leftover fuzz schema %s: %v", other, err)
+		}
+		_, _ = conn.Exec(ctx, "SELECT pg_advisory_unlock(hashtext('flametrench fuzz world'), hashtext($1))", other)
+	}
 }
 
 // fuzzParamFixture is the placeholder a path parameter's "{}" stands for:
