@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -60,7 +61,9 @@ func (s *Server) serveRoute(rt route) http.Handler {
 			w.WriteHeader(status)
 			return
 		}
-		writeJSON(w, status, v)
+		if err := writeJSON(w, status, v); err != nil {
+			s.writeError(w, r, fmt.Errorf("encoding the answer: %w", err))
+		}
 	})
 }
 

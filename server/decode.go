@@ -162,12 +162,16 @@ func (n nullable[T]) patch() **T {
 	return &n.value
 }
 
-// parseTime reads an RFC 3339 timestamp from field name.
+// parseTime reads an RFC 3339 timestamp from field name. It must fall
+// within years 1 to 9999 in UTC, where it is stored and answered: an
+// offset can carry 9999-12-31T23:00:00-05:00 into year 10000, which
+// encoding/json cannot write, so the row would answer every read with an
+// empty body.
 func parseTime(name, s string) (time.Time, error) {
 	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
+	if y := t.UTC().Year(); err != nil || y < 1 || y > 9999 {
 		return time.Time{}, &tuples.Error{Kind: tuples.Invalid, Code: "invalid_format." + name,
-			Msg: name + " must be an RFC 3339 timestamp, such as 2026-01-02T15:04:05Z"}
+			Msg: name + " must be an RFC 3339 timestamp in years 0001 to 9999 UTC, such as 2026-01-02T15:04:05Z"}
 	}
 	return t, nil
 }

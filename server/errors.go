@@ -76,5 +76,5 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.As(err, &rl) {
 		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(rl.RetryAfter.Seconds()))))
 	}
-	writeJSON(w, status, body)
+	_ = writeJSON(w, status, body) // two strings: it cannot fail
 }

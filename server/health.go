@@ -10,17 +10,17 @@ type statusBody struct {
 // nothing else, so that an orchestrator restarts the process only when it is
 // truly wedged, not when a dependency is down (that is /readyz's job).
 func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, statusBody{"ok"})
+	_ = writeJSON(w, http.StatusOK, statusBody{"ok"})
 }
 
 // handleReadyz reports whether the server should receive traffic: the
 // caller's Ready says so, and Serve is not shutting down.
 func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
 	if s.ready() {
-		writeJSON(w, http.StatusOK, statusBody{"ready"})
+		_ = writeJSON(w, http.StatusOK, statusBody{"ready"})
 		return
 	}
-	writeJSON(w, http.StatusServiceUnavailable, statusBody{"not_ready"})
+	_ = writeJSON(w, http.StatusServiceUnavailable, statusBody{"not_ready"})
 }
 
 func (s *Server) ready() bool {

@@ -17,12 +17,19 @@ func utcPtr(t *time.Time) *time.Time {
 }
 
 // writeJSON writes v as the JSON body of a response with the given status.
-// Encoding errors are not reported: the status line is already sent, and every
-// value passed here is a plain struct that cannot fail to encode.
-func writeJSON(w http.ResponseWriter, status int, v any) {
+// v is encoded before anything is sent, so a value that cannot be encoded
+// (a time outside years 0 to 9999) writes nothing and returns the error,
+// for the caller to answer with a 500 rather than a success without a
+// body.
+func writeJSON(w http.ResponseWriter, status int, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	_, _ = w.Write(append(b, '\n'))
+	return nil
 }
