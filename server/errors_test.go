@@ -45,6 +45,7 @@ var sentinels = map[string]error{
 	"tuples.ErrDuplicateTuple":                tuples.ErrDuplicateTuple,
 	"tuples.ErrTupleNotFound":                 tuples.ErrTupleNotFound,
 	"tuples.ErrGraphFull":                     tuples.ErrGraphFull,
+	"tuples.ErrPreconditionFailed":            tuples.ErrPreconditionFailed,
 	"check.ErrEvaluationLimit":                check.ErrEvaluationLimit,
 	"check.ErrRelationForm":                   check.ErrRelationForm,
 	"oidc.ErrInvalidToken":                    oidc.ErrInvalidToken,

@@ -28,7 +28,31 @@ func (g *Graph) Write(ctx context.Context, changes []tuples.Change) (tuples.Writ
 	defer g.mu.Unlock()
 	b := g.begin()
 	res := tuples.WriteResult{Tuples: make([]tuples.Tuple, len(changes))}
+	if tuples.HasPreconditions(changes) {
+		// Validate the whole batch first, as the SQL store does, so a
+		// malformed batch gives the same error in both.
+		if err := tuples.ValidateBatch(changes); err != nil {
+			return tuples.WriteResult{}, err
+		}
+		for i, c := range changes {
+			if !c.Op.IsPrecondition() {
+				continue
+			}
+			found, ok := b.old.Lookup(c.Key) // the state before the batch
+			t, err := tuples.CheckPrecondition(c, found, ok)
+			if err != nil {
+				if len(changes) > 1 {
+					err = &tuples.ChangeError{Index: i, Err: err}
+				}
+				return tuples.WriteResult{}, err
+			}
+			res.Tuples[i] = t
+		}
+	}
 	for i, c := range changes {
+		if c.Op.IsPrecondition() {
+			continue
+		}
 		t, err := b.apply(c)
 		if err != nil {
 			if len(changes) > 1 {

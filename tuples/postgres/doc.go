@@ -45,6 +45,13 @@
 // are dense, one changelog row each, so a replica can tell a gap (pruned
 // rows) from the end, and reloads on a gap instead of skipping.
 //
+// A batch with preconditions (tuples.OpMustExist, OpMustNotExist) takes that
+// same row lock before it reads them, and holds it to COMMIT: no other write
+// can commit between the reads and this one, and a write that has changed
+// rows but not yet committed stamps after this one, so the preconditions
+// hold at this batch's place in revision order. Preconditions are never
+// logged: the changelog holds only what a revision changed.
+//
 // # Replicas
 //
 // A Follower hydrates its graph from one REPEATABLE READ snapshot, streamed,
