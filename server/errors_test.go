@@ -46,6 +46,8 @@ var sentinels = map[string]error{
 	"tuples.ErrTupleNotFound":                 tuples.ErrTupleNotFound,
 	"tuples.ErrGraphFull":                     tuples.ErrGraphFull,
 	"tuples.ErrPreconditionFailed":            tuples.ErrPreconditionFailed,
+	"tuples.ErrRevisionGone":                  tuples.ErrRevisionGone,
+	"tuples.ErrFutureRevision":                tuples.ErrFutureRevision,
 	"check.ErrEvaluationLimit":                check.ErrEvaluationLimit,
 	"check.ErrRelationForm":                   check.ErrRelationForm,
 	"oidc.ErrInvalidToken":                    oidc.ErrInvalidToken,

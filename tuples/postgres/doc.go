@@ -63,6 +63,13 @@
 // serving checks from the graph meanwhile (Ready reports false), and prunes
 // changelog rows older than its retention.
 //
+// The changelog is also the change feed (tuples.Watcher, for Connect's
+// Watch): DB.Changes and Follower.Changes read the revisions after a given
+// one from it, in one statement with the head, so a pruned revision is told
+// from the end (tuples.ErrRevisionGone). A Follower's Wait wakes when its
+// graph reaches a revision; a bare DB's when this handle commits one, or
+// when it next reads the head (every 100 ms while someone waits).
+//
 // Schema: migrations/*.sql, embedded, forward-only, applied in one
 // transaction under an advisory lock, so concurrent migrators take turns.
 package postgres
