@@ -99,4 +99,7 @@ var (
 	ErrDuplicateTuple   = &Error{Kind: Conflict, Code: "conflict.duplicate_tuple", Msg: "tuple already exists"} // DuplicateTupleError
 	ErrTupleNotFound    = &Error{Kind: NotFound, Code: "not_found", Msg: "tuple not found"}
 	ErrGraphFull        = &Error{Kind: LimitExceeded, Code: "limit_exceeded.graph", Msg: "graph capacity exhausted"}
+	// ErrPreconditionFailed is a write batch's OpMustExist or OpMustNotExist
+	// that did not hold; the batch wrote nothing.
+	ErrPreconditionFailed = &Error{Kind: Precondition, Code: "precondition.failed", Msg: "write precondition failed"}
 )

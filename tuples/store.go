@@ -16,14 +16,98 @@ const (
 	// OpDelete removes a tuple, by ID when ID is not zero, else by Key; the batch
 	// fails with ErrTupleNotFound if there is no such tuple.
 	OpDelete
+	// OpMustExist is a precondition: it changes nothing, and the batch fails
+	// with ErrPreconditionFailed unless a tuple with Key exists.
+	OpMustExist
+	// OpMustNotExist is a precondition: it changes nothing, and the batch
+	// fails with ErrPreconditionFailed if a tuple with Key exists.
+	OpMustNotExist
 )
+
+// IsPrecondition reports whether op is OpMustExist or OpMustNotExist.
+func (op Op) IsPrecondition() bool { return op == OpMustExist || op == OpMustNotExist }
 
 // Change is one operation of a write batch.
 type Change struct {
 	Op        Op
-	Key       Key  // the tuple for create and touch; for delete when ID is zero
+	Key       Key  // the tuple for create, touch and preconditions; for delete when ID is zero
 	ID        UUID // delete by id; for create, a caller-assigned id (zero: generated)
 	CreatedBy UUID // optional, for create and touch
+}
+
+// ValidateBatch checks what can be checked of a batch without its store:
+// operations, key formats, that no key or id is changed twice, and that
+// preconditions name only a key. A precondition's key may also be changed
+// by the batch, and named by other preconditions. Errors are wrapped in a
+// ChangeError when the batch has several changes.
+func ValidateBatch(changes []Change) error {
+	keys := make(map[Key]struct{}, len(changes))
+	var ids map[UUID]struct{}
+	for i, c := range changes {
+		switch {
+		case c.Op.IsPrecondition():
+			if !c.ID.IsZero() || !c.CreatedBy.IsZero() {
+				return changeErr(changes, i, ErrInvalidBatch.With("a precondition names a key only, not an id or a creator"))
+			}
+			if err := c.Key.Validate(); err != nil {
+				return changeErr(changes, i, err)
+			}
+			continue
+		case c.Op != OpCreate && c.Op != OpTouch && c.Op != OpDelete:
+			return changeErr(changes, i, ErrInvalidBatch.With("unknown operation %d", c.Op))
+		case c.Op == OpDelete && !c.ID.IsZero():
+			if _, dup := ids[c.ID]; dup {
+				return changeErr(changes, i, ErrInvalidBatch.With("tuple %s appears more than once in one batch", FormatID("tup", c.ID)))
+			}
+			if ids == nil {
+				ids = map[UUID]struct{}{}
+			}
+			ids[c.ID] = struct{}{}
+			continue
+		}
+		if err := c.Key.Validate(); err != nil {
+			return changeErr(changes, i, err)
+		}
+		if _, dup := keys[c.Key]; dup {
+			return changeErr(changes, i, ErrInvalidBatch.With("tuple %s appears more than once in one batch", c.Key))
+		}
+		keys[c.Key] = struct{}{}
+	}
+	return nil
+}
+
+// HasPreconditions reports whether a batch holds a precondition.
+func HasPreconditions(changes []Change) bool {
+	for _, c := range changes {
+		if c.Op.IsPrecondition() {
+			return true
+		}
+	}
+	return false
+}
+
+// CheckPrecondition evaluates precondition c against whether its key
+// exists (found is the tuple if it does). It returns the precondition's
+// result tuple: the one found for OpMustExist, the bare key for
+// OpMustNotExist.
+func CheckPrecondition(c Change, found Tuple, exists bool) (Tuple, error) {
+	switch {
+	case c.Op == OpMustExist && !exists:
+		return Tuple{}, ErrPreconditionFailed.With("tuple %s must exist and does not", c.Key)
+	case c.Op == OpMustNotExist && exists:
+		return Tuple{}, ErrPreconditionFailed.With("tuple %s must not exist and does, as %s", c.Key, FormatID("tup", found.ID))
+	case exists:
+		return found, nil
+	}
+	return Tuple{Key: c.Key}, nil
+}
+
+// changeErr adds the change's position to err when the batch has several.
+func changeErr(changes []Change, i int, err error) error {
+	if len(changes) > 1 {
+		return &ChangeError{Index: i, Err: err}
+	}
+	return err
 }
 
 // ChangeError says which change of a batch of several failed (Index counts
@@ -38,7 +122,8 @@ func (e *ChangeError) Error() string { return fmt.Sprintf("change %d: %v", e.Ind
 func (e *ChangeError) Unwrap() error { return e.Err }
 
 // WriteResult reports a committed batch: the revision it produced and, in the
-// order of the changes, the tuple each change created, found (touch) or deleted.
+// order of the changes, the tuple each change created, found (touch or
+// OpMustExist) or deleted; an OpMustNotExist gives a tuple with only its key.
 type WriteResult struct {
 	Revision uint64
 	Tuples   []Tuple
@@ -91,10 +176,20 @@ type Reader interface {
 
 // Writer changes stored tuples. Every call is atomic: all of it commits or none.
 type Writer interface {
-	// Write applies a batch atomically. A key may appear at most once per batch
-	// (ErrInvalidBatch otherwise). The batch fails as a whole on the first
-	// ErrDuplicateTuple (create of an existing key) or ErrTupleNotFound (delete
-	// of a missing tuple), and nothing is written.
+	// Write applies a batch atomically. A key may be changed at most once per
+	// batch (ErrInvalidBatch otherwise; see ValidateBatch). The batch fails as
+	// a whole on the first ErrDuplicateTuple (create of an existing key) or
+	// ErrTupleNotFound (delete of a missing tuple), and nothing is written.
+	//
+	// Preconditions (OpMustExist, OpMustNotExist) are evaluated against the
+	// state before the batch, as SpiceDB's are, whatever their place in it:
+	// a batch may require a key to exist and delete it, or require it absent
+	// and create it. They are evaluated before any change, atomically with
+	// the write (no concurrent write can come between them and the commit),
+	// and the first that fails (in batch order) fails the batch with
+	// ErrPreconditionFailed: nothing is written and no revision is used. A
+	// batch that changes nothing (only preconditions, or touches of existing
+	// keys) reports the current revision without making a new one.
 	Write(ctx context.Context, changes []Change) (WriteResult, error)
 	// DeleteSubject deletes every tuple whose subject is subject
 	// (cascadeRevokeSubject) and returns how many it deleted.

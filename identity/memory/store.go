@@ -381,13 +381,25 @@ type bufferedOp struct {
 // will be at commit: a key the store holds keeps its tuple (apply writes
 // only the net change, and a touch keeps what exists), a key this
 // transaction wrote before keeps the id its first write gave it, and a new
-// key gets a new id now. Deletes come back with only their key.
+// key gets a new id now. Deletes and preconditions come back with only
+// their key, an OpMustExist whose tuple exists already with it. A malformed
+// batch fails here, as it does in the SQL store; everything else that can
+// fail it (preconditions included) fails the transaction at commit.
 func (b *tupleBuffer) Write(ctx context.Context, changes []tuples.Change) ([]tuples.Tuple, error) {
+	if err := tuples.ValidateBatch(changes); err != nil {
+		return nil, err
+	}
 	changes = slices.Clone(changes)
 	out := make([]tuples.Tuple, len(changes))
 	for i := range changes {
 		c := &changes[i]
 		out[i] = tuples.Tuple{ID: c.ID, Key: c.Key, CreatedBy: c.CreatedBy}
+		if c.Op.IsPrecondition() {
+			if t, ok := b.existing(ctx, c.Key); ok && c.Op == tuples.OpMustExist {
+				out[i] = t
+			}
+			continue
+		}
 		if c.Op == tuples.OpDelete {
 			continue
 		}
@@ -413,7 +425,7 @@ func (b *tupleBuffer) existing(ctx context.Context, k tuples.Key) (tuples.Tuple,
 	}
 	for _, op := range b.ops {
 		for _, c := range op.changes {
-			if c.Key == k {
+			if c.Key == k && !c.Op.IsPrecondition() {
 				return tuples.Tuple{ID: c.ID, Key: k, CreatedBy: c.CreatedBy}, c.Op != tuples.OpDelete
 			}
 		}
@@ -435,6 +447,12 @@ func (b *tupleBuffer) DeleteSubject(_ context.Context, subject tuples.Ref) (int,
 // store as it is (which the identity store's lock keeps still for its own
 // writers), and writes the result as one batch. It returns the revision,
 // or 0 if nothing changed.
+//
+// A precondition holds against the transaction as it stood before the
+// Write that carried it: on a key an earlier Write changed, the netting
+// decides it here; on any other key it depends on the store alone, so it
+// goes into the batch, whose own preconditions the store evaluates
+// atomically with the write, before the batch's changes.
 func (b *tupleBuffer) apply(ctx context.Context, st tuples.Store) (uint64, error) {
 	type state struct {
 		first   tuples.Change // the key's first change in the transaction
@@ -442,6 +460,20 @@ func (b *tupleBuffer) apply(ctx context.Context, st tuples.Store) (uint64, error
 	}
 	net := map[tuples.Key]*state{}
 	var order []tuples.Key
+	var conds []tuples.Change // preconditions the store decides
+	condSeen := map[tuples.Change]bool{}
+	precondition := func(c tuples.Change) error {
+		s := net[c.Key]
+		if s == nil {
+			if !condSeen[c] {
+				condSeen[c] = true
+				conds = append(conds, c)
+			}
+			return nil
+		}
+		_, err := tuples.CheckPrecondition(c, tuples.Tuple{Key: c.Key}, s.present)
+		return err
+	}
 	step := func(c tuples.Change) error {
 		s := net[c.Key]
 		if s == nil {
@@ -461,6 +493,16 @@ func (b *tupleBuffer) apply(ctx context.Context, st tuples.Store) (uint64, error
 	for _, op := range b.ops {
 		if op.subject == nil {
 			for _, c := range op.changes {
+				if c.Op.IsPrecondition() {
+					if err := precondition(c); err != nil {
+						return 0, err
+					}
+				}
+			}
+			for _, c := range op.changes {
+				if c.Op.IsPrecondition() {
+					continue
+				}
 				if c.Op == tuples.OpDelete && !c.ID.IsZero() {
 					t, err := st.Get(ctx, c.ID)
 					if err != nil {
@@ -503,7 +545,7 @@ func (b *tupleBuffer) apply(ctx context.Context, st tuples.Store) (uint64, error
 			}
 		}
 	}
-	var batch []tuples.Change
+	batch := conds
 	for _, k := range order {
 		s := net[k]
 		switch {
@@ -519,5 +561,8 @@ func (b *tupleBuffer) apply(ctx context.Context, st tuples.Store) (uint64, error
 		return 0, nil
 	}
 	res, err := st.Write(ctx, batch)
-	return res.Revision, err
+	if err != nil || len(batch) == len(conds) {
+		return 0, err // preconditions alone change nothing
+	}
+	return res.Revision, nil
 }

@@ -17,6 +17,11 @@
 // keeps seeing exactly that revision. A batch applies all of its changes or none
 // (an abandoned batch is simply never published).
 //
+// Change feed: every publish also records what it changed, in interned form,
+// in a bounded history (Config.History changes; the newest revision always),
+// which Changes reads (tuples.Watcher). Load and Reset, which replace content
+// wholesale, are not listed: the feed starts again after them.
+//
 // Creation time is not stored: it is the millisecond timestamp of the tuple's
 // UUIDv7 id.
 package memory

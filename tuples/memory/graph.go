@@ -26,6 +26,8 @@ type Graph struct {
 
 	waitMu sync.Mutex    // waitMu guards waitCh
 	waitCh chan struct{} // closed at the next publish; nil while no one waits
+
+	hist history // the change feed
 }
 
 // Snapshot is an immutable view of the graph at one revision. It is safe for
@@ -72,11 +74,15 @@ type outEdge struct {
 	id  tuples.UUID
 }
 
-// New returns an empty graph at revision 0.
-func New() *Graph {
+// New returns an empty graph at revision 0 with the default Config.
+func New() *Graph { return NewWith(Config{}) }
+
+// NewWith returns an empty graph at revision 0.
+func NewWith(cfg Config) *Graph {
 	g := &Graph{}
 	g.syms.init()
 	g.nodes.init()
+	g.hist.init(cfg.History)
 	g.cur.Store(&Snapshot{g: g})
 	return g
 }
@@ -123,10 +129,7 @@ func (s *Snapshot) Node(typ tuples.Sym, id tuples.UUID) tuples.NodeID {
 func (s *Snapshot) NodeType(n tuples.NodeID) tuples.Sym { return s.g.nodes.key(n).typ }
 
 // NodeRef returns the type name and UUID of a node.
-func (s *Snapshot) NodeRef(n tuples.NodeID) tuples.Ref {
-	k := s.g.nodes.key(n)
-	return tuples.Ref{Type: s.g.syms.name(k.typ), ID: k.id}
-}
+func (s *Snapshot) NodeRef(n tuples.NodeID) tuples.Ref { return s.g.ref(n) }
 
 // Has reports whether the tuple (subj, rel, obj) exists and returns its id.
 func (s *Snapshot) Has(subj tuples.NodeID, rel tuples.Sym, obj tuples.NodeID) (tuples.UUID, bool) {

@@ -21,6 +21,8 @@ import (
 // an id already used by another tuple is a conflict. The id index is rebuilt,
 // so Load costs O(graph) on top of O(input): use Write for small changes.
 // It returns the number of tuples added and the revision that holds them.
+// The change feed does not list a Load: it starts again after its revision,
+// and a reader from before gets tuples.ErrRevisionGone.
 func (g *Graph) Load(ctx context.Context, src iter.Seq2[tuples.Tuple, error]) (int, uint64, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -50,6 +52,7 @@ func (g *Graph) loadLocked(ctx context.Context, old *Snapshot, rev uint64, src i
 	l.in(kept)
 	b := g.beginFrom(old)
 	b.rev = rev
+	b.cut = true
 	for v, a := range l.fresh {
 		if a != nil {
 			b.adj.set(v, pack(a.out, a.in))

@@ -52,7 +52,8 @@ func (g *Graph) Apply(ctx context.Context, rev uint64, changes []tuples.Change) 
 
 // Reset replaces the graph's content with src, published at revision rev. It
 // is all-or-nothing like Load, and refuses to move the revision backwards.
-// Readers holding older snapshots keep them.
+// Readers holding older snapshots keep them. Like Load, it restarts the
+// change feed after rev.
 func (g *Graph) Reset(ctx context.Context, rev uint64, src iter.Seq2[tuples.Tuple, error]) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()

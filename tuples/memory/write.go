@@ -28,7 +28,31 @@ func (g *Graph) Write(ctx context.Context, changes []tuples.Change) (tuples.Writ
 	defer g.mu.Unlock()
 	b := g.begin()
 	res := tuples.WriteResult{Tuples: make([]tuples.Tuple, len(changes))}
+	if tuples.HasPreconditions(changes) {
+		// Validate the whole batch first, as the SQL store does, so a
+		// malformed batch gives the same error in both.
+		if err := tuples.ValidateBatch(changes); err != nil {
+			return tuples.WriteResult{}, err
+		}
+		for i, c := range changes {
+			if !c.Op.IsPrecondition() {
+				continue
+			}
+			found, ok := b.old.Lookup(c.Key) // the state before the batch
+			t, err := tuples.CheckPrecondition(c, found, ok)
+			if err != nil {
+				if len(changes) > 1 {
+					err = &tuples.ChangeError{Index: i, Err: err}
+				}
+				return tuples.WriteResult{}, err
+			}
+			res.Tuples[i] = t
+		}
+	}
 	for i, c := range changes {
+		if c.Op.IsPrecondition() {
+			continue
+		}
 		t, err := b.apply(c)
 		if err != nil {
 			if len(changes) > 1 {
@@ -74,7 +98,9 @@ type batch struct {
 	seen  map[edgeKey]struct{}
 	count int
 	dirty bool
-	rev   uint64 // the revision to publish at; 0: the next one
+	rev   uint64       // the revision to publish at; 0: the next one
+	log   []histChange // what the batch did, for the change feed
+	cut   bool         // the batch is a Load or Reset, which the feed does not list
 }
 
 // owned tracks a node whose adjacency this batch has copied. Each list is copied
@@ -223,6 +249,7 @@ func (b *batch) create(c tuples.Change) (tuples.Tuple, error) {
 	*oo.ownIn() = append(*oo.ownIn(), tuples.Edge{Node: k.subj, Rel: k.rel})
 	b.count++
 	b.dirty = true
+	b.log = append(b.log, histChange{subj: k.subj, e: e})
 	return tuples.Tuple{ID: e.id, Key: c.Key, CreatedBy: c.CreatedBy}, nil
 }
 
@@ -272,6 +299,7 @@ func (b *batch) remove(subj tuples.NodeID, e outEdge) {
 	b.ids.remove(e.id, subj)
 	b.count--
 	b.dirty = true
+	b.log = append(b.log, histChange{subj: subj, e: e, del: true})
 }
 
 // commit sorts what the batch appended, publishes the snapshot and returns its
@@ -287,13 +315,15 @@ func (g *Graph) commit(b *batch) uint64 {
 }
 
 // publish makes the batch's snapshot current, at b.rev or the next revision,
-// and wakes whoever waits for it.
+// and wakes whoever waits for it. The change feed records the revision
+// first, so a reader that sees the revision finds it in the feed.
 func (g *Graph) publish(b *batch) uint64 {
 	rev := b.rev
 	if rev == 0 {
 		rev = b.old.rev + 1
 	}
 	s := &Snapshot{g: g, rev: rev, adj: b.adj.build(), ids: b.ids.build(), count: b.count}
+	g.hist.record(rev, b.log, b.cut)
 	g.cur.Store(s)
 	g.wake()
 	return rev

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"sync"
 	"sync/atomic"
 
 	"github.com/jackc/pgx/v5"
@@ -27,6 +28,9 @@ type DB struct {
 	pool    *pgxpool.Pool
 	notify  bool
 	lastRev atomic.Uint64 // the highest revision this handle has committed or read
+
+	waitMu sync.Mutex    // waitMu guards waitCh
+	waitCh chan struct{} // closed when lastRev next advances; nil while no one waits
 
 	// stampHook replaces stamp in tests that show what a naive revision
 	// scheme would break.
@@ -81,12 +85,21 @@ func (db *DB) Head(ctx context.Context) (rev, epoch uint64, err error) {
 // (tuples.Store). It does no I/O; use Head for the database's own answer.
 func (db *DB) Revision() uint64 { return db.lastRev.Load() }
 
-// saw records a revision this handle has seen committed.
+// saw records a revision this handle has seen committed, and wakes Wait.
 func (db *DB) saw(rev uint64) {
 	for {
 		cur := db.lastRev.Load()
-		if rev <= cur || db.lastRev.CompareAndSwap(cur, rev) {
+		if rev <= cur {
 			return
 		}
+		if db.lastRev.CompareAndSwap(cur, rev) {
+			break
+		}
 	}
+	db.waitMu.Lock()
+	if db.waitCh != nil {
+		close(db.waitCh)
+		db.waitCh = nil
+	}
+	db.waitMu.Unlock()
 }

@@ -45,6 +45,13 @@
 // are dense, one changelog row each, so a replica can tell a gap (pruned
 // rows) from the end, and reloads on a gap instead of skipping.
 //
+// A batch with preconditions (tuples.OpMustExist, OpMustNotExist) takes that
+// same row lock before it reads them, and holds it to COMMIT: no other write
+// can commit between the reads and this one, and a write that has changed
+// rows but not yet committed stamps after this one, so the preconditions
+// hold at this batch's place in revision order. Preconditions are never
+// logged: the changelog holds only what a revision changed.
+//
 // # Replicas
 //
 // A Follower hydrates its graph from one REPEATABLE READ snapshot, streamed,
@@ -55,6 +62,13 @@
 // another database. The Follower retries a lost database with backoff,
 // serving checks from the graph meanwhile (Ready reports false), and prunes
 // changelog rows older than its retention.
+//
+// The changelog is also the change feed (tuples.Watcher, for Connect's
+// Watch): DB.Changes and Follower.Changes read the revisions after a given
+// one from it, in one statement with the head, so a pruned revision is told
+// from the end (tuples.ErrRevisionGone). A Follower's Wait wakes when its
+// graph reaches a revision; a bare DB's when this handle commits one, or
+// when it next reads the head (every 100 ms while someone waits).
 //
 // Schema: migrations/*.sql, embedded, forward-only, applied in one
 // transaction under an advisory lock, so concurrent migrators take turns.

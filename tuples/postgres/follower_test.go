@@ -79,6 +79,16 @@ func TestFollowerStore(t *testing.T) {
 	})
 }
 
+// TestFollowerWatch holds the production shape of the feed — changes read
+// from the database, waits on the replica graph — to the suite.
+func TestFollowerWatch(t *testing.T) {
+	tuplestest.RunWatch(t, func(t *testing.T) (tuples.Store, func()) {
+		db, _ := pgtest.DB(t, postgres.Config{})
+		f, _ := follow(t, db, postgres.FollowerConfig{})
+		return f, func() { prune(t, db) }
+	})
+}
+
 // dump lists every tuple of a store through its listings, by subject.
 func keysOf(t *testing.T, tups []tuples.Tuple) []string {
 	t.Helper()

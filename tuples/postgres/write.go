@@ -46,17 +46,23 @@ func (t *Tx) Write(ctx context.Context, changes []tuples.Change) ([]tuples.Tuple
 // write is Write without the savepoint, for a transaction that holds the
 // batch alone and is rolled back whole if it fails.
 func (t *Tx) write(ctx context.Context, changes []tuples.Change) ([]tuples.Tuple, error) {
-	if err := validateBatch(changes); err != nil {
+	if err := tuples.ValidateBatch(changes); err != nil {
 		return nil, err
 	}
 	out := make([]tuples.Tuple, len(changes))
-	var dels, adds []int
+	var conds, dels, adds []int
 	for i, c := range changes {
-		if c.Op == tuples.OpDelete {
+		switch {
+		case c.Op.IsPrecondition():
+			conds = append(conds, i)
+		case c.Op == tuples.OpDelete:
 			dels = append(dels, i)
-		} else {
+		default:
 			adds = append(adds, i)
 		}
+	}
+	if err := t.preconditions(ctx, changes, conds, out); err != nil {
+		return nil, err
 	}
 	mark := len(t.log)
 	if err := t.deletes(ctx, changes, dels, out); err != nil {
@@ -78,29 +84,40 @@ func changeErr(changes []tuples.Change, i int, err error) error {
 	return err
 }
 
-// validateBatch checks what can be checked without the database: operations,
-// key formats, and that no key or id appears twice.
-func validateBatch(changes []tuples.Change) error {
-	keys := make(map[tuples.Key]struct{}, len(changes))
-	ids := map[tuples.UUID]struct{}{}
-	for i, c := range changes {
-		switch {
-		case c.Op != tuples.OpCreate && c.Op != tuples.OpTouch && c.Op != tuples.OpDelete:
-			return changeErr(changes, i, tuples.ErrInvalidBatch.With("unknown operation %d", c.Op))
-		case c.Op == tuples.OpDelete && !c.ID.IsZero():
-			if _, dup := ids[c.ID]; dup {
-				return changeErr(changes, i, tuples.ErrInvalidBatch.With("tuple %s appears more than once in one batch", tuples.FormatID("tup", c.ID)))
-			}
-			ids[c.ID] = struct{}{}
-			continue
-		}
-		if err := c.Key.Validate(); err != nil {
+// lockRevisionSQL takes the row lock on tup_revision that every
+// transaction changing tuples takes as its last step (stamp). Holding it
+// from before a precondition is read until commit puts the whole batch,
+// reads included, between two other writers' commits: a writer whose
+// changes are not committed when this one reads them stamps after it, so
+// it comes after it in revision order too. (Under READ COMMITTED each
+// statement after the lock sees every commit before it.)
+const lockRevisionSQL = `SELECT rev FROM tup_revision FOR UPDATE`
+
+// preconditions evaluates the batch's preconditions, at positions idx,
+// against the tuples as the transaction sees them before the batch, and
+// fills their results into out. It takes the revision lock first, so what
+// it reads cannot change before the transaction commits.
+func (t *Tx) preconditions(ctx context.Context, changes []tuples.Change, idx []int, out []tuples.Tuple) error {
+	if len(idx) == 0 {
+		return nil
+	}
+	if _, err := t.tx.Exec(ctx, lockRevisionSQL); err != nil {
+		return translate(err)
+	}
+	var keys keyArrays
+	for _, i := range idx {
+		keys.add(changes[i].Key)
+	}
+	found, err := t.lookupKeys(ctx, keys)
+	if err != nil {
+		return err
+	}
+	for _, i := range idx {
+		c := changes[i]
+		have, ok := found[c.Key]
+		if out[i], err = tuples.CheckPrecondition(c, have, ok); err != nil {
 			return changeErr(changes, i, err)
 		}
-		if _, dup := keys[c.Key]; dup {
-			return changeErr(changes, i, tuples.ErrInvalidBatch.With("tuple %s appears more than once in one batch", c.Key))
-		}
-		keys[c.Key] = struct{}{}
 	}
 	return nil
 }
@@ -166,7 +183,7 @@ RETURNING `+tupleCols, keys.st, keys.sid, keys.rel, keys.ot, keys.oid)); err != 
 	// change names by key.
 	named := make(map[tuples.Key]int, len(changes))
 	for i, c := range changes {
-		if c.Op != tuples.OpDelete || c.ID.IsZero() {
+		if !c.Op.IsPrecondition() && (c.Op != tuples.OpDelete || c.ID.IsZero()) {
 			named[c.Key] = i
 		}
 	}

@@ -33,6 +33,8 @@ func Run(t *testing.T, newStore func(t *testing.T) tuples.Store) {
 		{"DeleteSubject", testDeleteSubject},
 		{"Revision", testRevision},
 		{"ConcurrentWriters", testConcurrentWriters},
+		{"Preconditions", testPreconditions},
+		{"PreconditionRace", testPreconditionRace},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
