@@ -15,6 +15,15 @@
 // never a silent deny. The set form checks every relation directly first, then
 // evaluates each relation in turn (ADR 0017).
 //
+// LookupResources and LookupSubjects list the objects a subject can reach and
+// the subjects that can reach an object, consistent with Check: breadth-first
+// walks over (relation, object) frames, each visited once (up from the
+// subject through the rules read backwards, or down from the object as Expand
+// goes), paged in ascending id order from a cursor. A lookup's answer is exact
+// or it fails with ErrEvaluationLimit: a member reachable only beyond MaxDepth,
+// a tuple_to_userset step wider than MaxFanOut, or more than MaxLookupSteps of
+// work (docs/CONFORMANCE.md, Lookups).
+//
 // Results that needed rule evaluation are cached under a key that includes the
 // graph revision, so a write never needs invalidation and a stale answer cannot
 // be served. Errors and results whose evaluation met a cycle are never cached.

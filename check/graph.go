@@ -19,4 +19,7 @@ type Graph interface {
 	// Subjects returns the subjects of tuples (·, rel, obj). The slice is owned
 	// by the snapshot and must not be modified.
 	Subjects(obj tuples.NodeID, rel tuples.Sym) []tuples.Edge
+	// Objects appends to dst the (object, relation) of every tuple (subj, ·, ·),
+	// Edge.Node being the object. Only lookups read the graph this way.
+	Objects(dst []tuples.Edge, subj tuples.NodeID) []tuples.Edge
 }

@@ -16,11 +16,12 @@ func TestLimits(t *testing.T) {
 		want Limits
 		ok   bool
 	}{
-		{Limits{}, Limits{MaxDepth: 8, MaxFanOut: 1024}, true},
-		{Limits{MaxDepth: 64, MaxFanOut: 1}, Limits{MaxDepth: 64, MaxFanOut: 1}, true},
+		{Limits{}, Limits{MaxDepth: 8, MaxFanOut: 1024, MaxLookupSteps: 1_000_000}, true},
+		{Limits{MaxDepth: 64, MaxFanOut: 1, MaxLookupSteps: 7}, Limits{MaxDepth: 64, MaxFanOut: 1, MaxLookupSteps: 7}, true},
 		{Limits{MaxDepth: 65}, Limits{}, false},
 		{Limits{MaxDepth: -1}, Limits{}, false},
 		{Limits{MaxFanOut: -1}, Limits{}, false},
+		{Limits{MaxLookupSteps: -1}, Limits{}, false},
 	} {
 		eng, err := New(func() Graph { return g.Snapshot() }, g.Intern, Config{Limits: tc.in, Cache: smallCache})
 		if !tc.ok {

@@ -1,6 +1,8 @@
 package check
 
 import (
+	"sync"
+
 	"github.com/flametrench/server/rewrite"
 	"github.com/flametrench/server/tuples"
 )
@@ -10,7 +12,17 @@ import (
 type program struct {
 	rules *rewrite.Rules
 	table [][]*compiledRule // [type sym][relation sym]
+	// The rules read backwards, for LookupResources's upward walk: which
+	// rules a held (relation, object) can make hold.
+	cuUp  map[typeRel][]tuples.Sym   // (type, rel) → relations of type whose rule has computed_userset rel
+	ttuUp map[tuples.Sym][]ttuParent // rel → the rules with a tuple_to_userset whose computed relation is rel
+	reach sync.Map                   // typeRel → *relevance, built on first use (lookup.go)
 }
+
+type typeRel struct{ typ, rel tuples.Sym }
+
+// ttuParent is a rule (typ, rel) with a tuple_to_userset through tupleset.
+type ttuParent struct{ typ, rel, tupleset tuples.Sym }
 
 type compiledRule struct {
 	typ, rel tuples.Sym
@@ -25,7 +37,7 @@ type compiledNode struct {
 
 // compile interns every name the rules mention, so that lookups can use symbols.
 func compile(r *rewrite.Rules, intern func(string) (tuples.Sym, error)) (*program, error) {
-	p := &program{rules: r}
+	p := &program{rules: r, cuUp: map[typeRel][]tuples.Sym{}, ttuUp: map[tuples.Sym][]ttuParent{}}
 	if r == nil {
 		return p, nil
 	}
@@ -64,6 +76,15 @@ func compile(r *rewrite.Rules, intern func(string) (tuples.Sym, error)) (*progra
 				p.table[t] = append(p.table[t], nil)
 			}
 			p.table[t][rs] = cr
+			for _, n := range cr.nodes {
+				switch n.kind {
+				case rewrite.ComputedUserset:
+					k := typeRel{t, n.rel}
+					p.cuUp[k] = append(p.cuUp[k], rs)
+				case rewrite.TupleToUserset:
+					p.ttuUp[n.rel] = append(p.ttuUp[n.rel], ttuParent{t, rs, n.tupleset})
+				}
+			}
 		}
 	}
 	return p, nil

@@ -166,6 +166,16 @@ func (s *Snapshot) Subjects(obj tuples.NodeID, rel tuples.Sym) []tuples.Edge {
 	return in[lo:hi:hi]
 }
 
+// Objects appends to dst the (object, relation) of every tuple whose subject
+// is subj, in (object, relation) order: the reverse walk of a lookup reads
+// a node's tuples from the subject side. Edge.Node is the object here.
+func (s *Snapshot) Objects(dst []tuples.Edge, subj tuples.NodeID) []tuples.Edge {
+	for _, e := range s.outs(subj) {
+		dst = append(dst, tuples.Edge{Node: e.obj, Rel: e.rel})
+	}
+	return dst
+}
+
 // relRange returns the bounds of rel's run in an in-list sorted by (rel, node).
 func relRange(in []tuples.Edge, rel tuples.Sym) (int, int) {
 	lo, hi := 0, len(in)

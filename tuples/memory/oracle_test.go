@@ -3,6 +3,7 @@ package memory
 import (
 	"context"
 	"errors"
+	"maps"
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
@@ -77,6 +78,21 @@ func verify(t *testing.T, s *Snapshot, m model, u universe) {
 			if got := len(s.Subjects(on, s.Sym(rel))); got != want {
 				t.Fatalf("Subjects(%v, %s) has %d, want %d", obj, rel, got, want)
 			}
+		}
+	}
+	for _, sub := range u.refs {
+		got := map[tuples.Key]bool{}
+		for _, e := range s.Objects(nil, s.ref(sub)) {
+			got[tuples.Key{Subject: sub, Relation: s.SymName(e.Rel), Object: s.NodeRef(e.Node)}] = true
+		}
+		want := map[tuples.Key]bool{}
+		for k := range m {
+			if k.Subject == sub {
+				want[k] = true
+			}
+		}
+		if !maps.Equal(got, want) {
+			t.Fatalf("Objects(%v) = %v, want %v", sub, got, want)
 		}
 	}
 }
