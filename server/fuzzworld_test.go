@@ -228,7 +228,7 @@ func (w *fuzzWorld) newFixtures(ctx context.Context) (*fuzzFixtures, error) {
 	if err != nil {
 		return nil, err
 	}
-	mem, err := w.orgs.AddMember(ctx, org.ID, member.ID, tenancy.Member, owner.ID)
+	mem, err := w.orgs.AddMember(ctx, org.ID, member.ID, tenancy.Member, owner.ID, tenancy.UUID{})
 	if err != nil {
 		return nil, err
 	}
@@ -243,7 +243,7 @@ func (w *fuzzWorld) newFixtures(ctx context.Context) (*fuzzFixtures, error) {
 		}
 		w.patDirty = false
 	}
-	if _, err := w.orgs.AddMember(ctx, org.ID, w.pat.UserID, tenancy.Admin, owner.ID); err != nil {
+	if _, err := w.orgs.AddMember(ctx, org.ID, w.pat.UserID, tenancy.Admin, owner.ID, tenancy.UUID{}); err != nil {
 		return nil, err
 	}
 	doc := tuples.Ref{Type: "doc", ID: tuples.NewUUID()}
