@@ -470,21 +470,161 @@ func writeChange(w *authzv1.TupleWrite, by tuples.UUID) (tuples.Change, error) {
 	return c, nil
 }
 
-// preconditionChange reads one precondition of a batch.
+// preconditionChange reads one precondition of a batch: a tuple key that
+// must (or must not) exist before the batch, checked atomically with it.
 func preconditionChange(p *authzv1.Precondition) (tuples.Change, error) {
-	return tuples.Change{}, errPreconditionsUnsupported
+	var op tuples.Op
+	switch p.Operation {
+	case authzv1.Precondition_OPERATION_MUST_EXIST:
+		op = tuples.OpMustExist
+	case authzv1.Precondition_OPERATION_MUST_NOT_EXIST:
+		op = tuples.OpMustNotExist
+	default:
+		return tuples.Change{}, errWriteOperation
+	}
+	k, err := tupleKey(p.Tuple)
+	if err != nil {
+		return tuples.Change{}, err
+	}
+	return tuples.Change{Op: op, Key: k}, nil
 }
 
-var errPreconditionsUnsupported = &tuples.Error{Kind: tuples.Invalid, Code: "invalid_format.preconditions", Msg: "preconditions are not supported yet"}
+// lookupBatch is how many ids one message of a lookup stream carries.
+const lookupBatch = 100
+
+// streamIDs sends a lookup page as messages of up to lookupBatch ids, each
+// with the cursor after its last id; the last says whether the limit cut
+// the answer (and then its cursor goes on from there).
+func streamIDs(p check.Page, send func(ids []string, cursor string, last bool) error) error {
+	if len(p.IDs) == 0 {
+		return send(nil, "", true)
+	}
+	for i := 0; i < len(p.IDs); i += lookupBatch {
+		batch := p.IDs[i:min(i+lookupBatch, len(p.IDs))]
+		ids := make([]string, len(batch))
+		for j, id := range batch {
+			ids[j] = id.String()
+		}
+		if err := send(ids, batch[len(batch)-1].String(), i+lookupBatch >= len(p.IDs)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// lookupCursor reads a lookup's cursor: the last id already received
+// ("" for the start).
+func lookupCursor(typ, c string) (tuples.UUID, error) {
+	if c == "" {
+		return tuples.UUID{}, nil
+	}
+	id, ok := tuples.ParseRefID(typ, c)
+	if !ok {
+		return tuples.UUID{}, tuples.ErrInvalidCursor.With("cursor %q is not one a lookup returned", tuples.Truncate(c))
+	}
+	return id, nil
+}
 
 func (a *authzService) LookupResources(ctx context.Context, req *connect.Request[authzv1.LookupResourcesRequest], stream *connect.ServerStream[authzv1.LookupResourcesResponse]) error {
-	return connect.NewError(connect.CodeUnimplemented, errors.New("LookupResources is not built yet"))
+	m := req.Msg
+	subj, err := tuples.ParseSubject(m.SubjectType, m.SubjectId)
+	if err != nil {
+		return err
+	}
+	q := check.ResourcesQuery{Subject: subj, Relation: m.Relation, ObjectType: m.ObjectType, Limit: int(m.Limit)}
+	if q.After, err = lookupCursor(m.ObjectType, m.Cursor); err != nil {
+		return err
+	}
+	if q.AtLeast, err = a.atLeast(m.ConsistencyToken); err != nil {
+		return err
+	}
+	p, err := a.s.engine.LookupResources(ctx, q)
+	if err != nil {
+		return err
+	}
+	token := a.token(p.Revision)
+	return streamIDs(p, func(ids []string, cursor string, last bool) error {
+		return stream.Send(&authzv1.LookupResourcesResponse{ObjectIds: ids, Cursor: cursor, LimitReached: last && p.More, ConsistencyToken: token})
+	})
 }
 
 func (a *authzService) LookupSubjects(ctx context.Context, req *connect.Request[authzv1.LookupSubjectsRequest], stream *connect.ServerStream[authzv1.LookupSubjectsResponse]) error {
-	return connect.NewError(connect.CodeUnimplemented, errors.New("LookupSubjects is not built yet"))
+	m := req.Msg
+	obj, err := tuples.ParseObject(m.ObjectType, m.ObjectId)
+	if err != nil {
+		return err
+	}
+	q := check.SubjectsQuery{Object: obj, Relation: m.Relation, SubjectType: m.SubjectType, Limit: int(m.Limit)}
+	if q.After, err = lookupCursor(m.SubjectType, m.Cursor); err != nil {
+		return err
+	}
+	if q.AtLeast, err = a.atLeast(m.ConsistencyToken); err != nil {
+		return err
+	}
+	p, err := a.s.engine.LookupSubjects(ctx, q)
+	if err != nil {
+		return err
+	}
+	token := a.token(p.Revision)
+	return streamIDs(p, func(ids []string, cursor string, last bool) error {
+		return stream.Send(&authzv1.LookupSubjectsResponse{SubjectIds: ids, Cursor: cursor, LimitReached: last && p.More, ConsistencyToken: token})
+	})
 }
 
+// errNoWatch: the tuple store keeps no change history.
+var errNoWatch = &tuples.Error{Kind: tuples.Unavailable, Code: "unavailable.watch", Msg: "this server's tuple store keeps no change history"}
+
+// Watch streams every revision committed after the request's token (or,
+// without one, after the revision at the start), one message per
+// revision, until the client goes away. A token older than the history
+// kept is FailedPrecondition (precondition.revision_expired): reread the
+// tuples, then watch from the token of that read.
 func (a *authzService) Watch(ctx context.Context, req *connect.Request[authzv1.WatchRequest], stream *connect.ServerStream[authzv1.WatchResponse]) error {
-	return connect.NewError(connect.CodeUnimplemented, errors.New("Watch is not built yet"))
+	w, ok := a.s.tuples.(tuples.Watcher)
+	if !ok {
+		return errNoWatch
+	}
+	after := w.Revision()
+	if req.Msg.ConsistencyToken != "" {
+		rev, err := a.atLeast(req.Msg.ConsistencyToken)
+		if err != nil {
+			return err
+		}
+		after = rev
+	}
+	// A token beyond the head or past the history fails before the stream
+	// opens; otherwise the headers go out now, so the client knows it is
+	// watching before the first change.
+	revs, err := w.Changes(ctx, after, 0)
+	if err != nil {
+		return err
+	}
+	if err := stream.Send(nil); err != nil {
+		return err
+	}
+	for {
+		for _, r := range revs {
+			out := &authzv1.WatchResponse{Changes: make([]*authzv1.TupleChange, len(r.Changes)), ConsistencyToken: a.token(r.Rev)}
+			for i, c := range r.Changes {
+				op := authzv1.TupleChange_OPERATION_CREATE
+				if c.Op == tuples.OpDelete {
+					op = authzv1.TupleChange_OPERATION_DELETE
+				}
+				out.Changes[i] = &authzv1.TupleChange{Operation: op,
+					Tuple: tupleMessage(tuples.Tuple{ID: c.ID, Key: c.Key, CreatedBy: c.CreatedBy})}
+			}
+			if err := stream.Send(out); err != nil {
+				return err
+			}
+			after = r.Rev
+		}
+		if len(revs) == 0 {
+			if err := w.Wait(ctx, after+1); err != nil {
+				return err
+			}
+		}
+		if revs, err = w.Changes(ctx, after, 0); err != nil {
+			return err
+		}
+	}
 }

@@ -371,3 +371,210 @@ func TestConnectUnixSocket(t *testing.T) {
 		})
 	}
 }
+
+// Preconditions gate a batch atomically: one that fails writes nothing.
+func TestConnectPreconditions(t *testing.T) {
+	stores(t, func(t *testing.T, newAPI func(*testing.T, string) *api) {
+		a := newAPI(t, rulesDoc)
+		c := authzv1connect.NewAuthzServiceClient(http.DefaultClient, a.serveRPC(t))
+		ctx := context.Background()
+		_, alice := ref("usr")
+		_, bob := ref("usr")
+		_, doc := ref("doc")
+		owner := &authzv1.Tuple{SubjectType: "usr", SubjectId: alice, Relation: "editor", ObjectType: "doc", ObjectId: doc}
+		// Give bob the doc only if nobody edits it yet: holds.
+		_, err := c.WriteTuples(ctx, bearer(serviceKey, &authzv1.WriteTuplesRequest{
+			Writes:        []*authzv1.TupleWrite{write(authzv1.TupleWrite_OPERATION_CREATE, "usr", bob, "viewer", "doc", doc)},
+			Preconditions: []*authzv1.Precondition{{Operation: authzv1.Precondition_OPERATION_MUST_NOT_EXIST, Tuple: owner}},
+		}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Remove bob only if alice edits it: fails, and bob stays.
+		_, err = c.WriteTuples(ctx, bearer(serviceKey, &authzv1.WriteTuplesRequest{
+			Writes:        []*authzv1.TupleWrite{write(authzv1.TupleWrite_OPERATION_DELETE, "usr", bob, "viewer", "doc", doc)},
+			Preconditions: []*authzv1.Precondition{{Operation: authzv1.Precondition_OPERATION_MUST_EXIST, Tuple: owner}},
+		}))
+		wantRPCError(t, "a failed precondition", err, connect.CodeFailedPrecondition, "precondition.failed")
+		rd, err := c.ReadTuples(ctx, bearer(serviceKey, &authzv1.ReadTuplesRequest{ObjectType: "doc", ObjectId: doc}))
+		if err != nil || len(rd.Msg.Tuples) != 1 || rd.Msg.Tuples[0].SubjectId != bob {
+			t.Fatalf("after the failed batch: %v, %v; want bob's tuple alone", rd, err)
+		}
+		_, err = c.WriteTuples(ctx, bearer(serviceKey, &authzv1.WriteTuplesRequest{
+			Writes:        []*authzv1.TupleWrite{write(authzv1.TupleWrite_OPERATION_DELETE, "usr", bob, "viewer", "doc", doc)},
+			Preconditions: []*authzv1.Precondition{{Tuple: owner}},
+		}))
+		wantRPCError(t, "a precondition without an operation", err, connect.CodeInvalidArgument, "invalid_format.operation")
+	})
+}
+
+// Lookups stream what Check agrees with, in pages the client resumes with
+// the cursor, and say when the limit cut the answer.
+func TestConnectLookups(t *testing.T) {
+	stores(t, func(t *testing.T, newAPI func(*testing.T, string) *api) {
+		a := newAPI(t, rulesDoc)
+		c := authzv1connect.NewAuthzServiceClient(http.DefaultClient, a.serveRPC(t))
+		ctx := context.Background()
+		_, alice := ref("usr")
+		_, folder := ref("folder")
+		writes := []*authzv1.TupleWrite{write(authzv1.TupleWrite_OPERATION_CREATE, "usr", alice, "viewer", "folder", folder)}
+		docs := map[string]bool{}
+		for range 250 {
+			_, doc := ref("doc")
+			docs[doc] = true
+			writes = append(writes, write(authzv1.TupleWrite_OPERATION_CREATE, "folder", folder, "parent", "doc", doc))
+		}
+		_, other := ref("doc")
+		writes = append(writes, write(authzv1.TupleWrite_OPERATION_CREATE, "usr", tuples.NewUUID().String(), "viewer", "doc", other))
+		w, err := c.WriteTuples(ctx, bearer(serviceKey, &authzv1.WriteTuplesRequest{Writes: writes}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Pages of 120: 120 + 120 + 10, the first two cut by the limit.
+		got := map[string]bool{}
+		cursor, pages := "", 0
+		for {
+			s, err := c.LookupResources(ctx, bearer(serviceKey, &authzv1.LookupResourcesRequest{SubjectType: "usr", SubjectId: alice,
+				Relation: "viewer", ObjectType: "doc", Limit: 120, Cursor: cursor, ConsistencyToken: w.Msg.ConsistencyToken}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			more, msgs := false, 0
+			for s.Receive() {
+				msgs++
+				m := s.Msg()
+				for _, id := range m.ObjectIds {
+					if got[id] {
+						t.Fatalf("%s returned twice", id)
+					}
+					got[id] = true
+				}
+				cursor, more = m.Cursor, m.LimitReached
+				if m.ConsistencyToken == "" || len(m.ObjectIds) > 100 {
+					t.Errorf("a message of %d ids with token %q", len(m.ObjectIds), m.ConsistencyToken)
+				}
+			}
+			if err := s.Err(); err != nil {
+				t.Fatal(err)
+			}
+			pages++
+			if msgs != 2 && more {
+				t.Errorf("page %d came in %d messages, want 2 (100 + 20)", pages, msgs)
+			}
+			if !more {
+				break
+			}
+		}
+		if pages != 3 || len(got) != len(docs) {
+			t.Fatalf("%d pages, %d docs; want 3 pages, %d docs", pages, len(got), len(docs))
+		}
+		for id := range got {
+			if !docs[id] {
+				t.Errorf("%s is not a doc alice views", id)
+			}
+		}
+
+		s, err := c.LookupSubjects(ctx, bearer(serviceKey, &authzv1.LookupSubjectsRequest{ObjectType: "doc", ObjectId: other,
+			Relation: "viewer", SubjectType: "usr", ConsistencyToken: w.Msg.ConsistencyToken}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var subjects []string
+		for s.Receive() {
+			subjects = append(subjects, s.Msg().SubjectIds...)
+			if s.Msg().LimitReached {
+				t.Error("limit reached on one subject")
+			}
+		}
+		if s.Err() != nil || len(subjects) != 1 || subjects[0] == alice {
+			t.Errorf("LookupSubjects = %v, %v; want the one viewer", subjects, s.Err())
+		}
+
+		bad, err := c.LookupResources(ctx, bearer(serviceKey, &authzv1.LookupResourcesRequest{SubjectType: "usr", SubjectId: alice,
+			Relation: "viewer", ObjectType: "doc", Cursor: "not-a-cursor"}))
+		if err == nil {
+			for bad.Receive() {
+			}
+			err = bad.Err()
+		}
+		wantRPCError(t, "a bad cursor", err, connect.CodeInvalidArgument, "invalid_format.cursor")
+	})
+}
+
+// Watch streams each revision after the token once, in order; a client
+// that reconnects from the last token it saw misses nothing and sees
+// nothing twice.
+func TestConnectWatch(t *testing.T) {
+	stores(t, func(t *testing.T, newAPI func(*testing.T, string) *api) {
+		a := newAPI(t, rulesDoc)
+		base := a.serveRPC(t)
+		c := authzv1connect.NewAuthzServiceClient(http.DefaultClient, base)
+		ctx := context.Background()
+		_, doc := ref("doc")
+		writeOne := func(op authzv1.TupleWrite_Operation, subject string) string {
+			t.Helper()
+			w, err := c.WriteTuples(ctx, bearer(serviceKey, &authzv1.WriteTuplesRequest{Writes: []*authzv1.TupleWrite{
+				write(op, "usr", subject, "viewer", "doc", doc)}}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return w.Msg.ConsistencyToken
+		}
+		_, u0 := ref("usr")
+		start := writeOne(authzv1.TupleWrite_OPERATION_CREATE, u0)
+
+		wctx, cancel := context.WithCancel(ctx)
+		s, err := c.Watch(wctx, bearer(serviceKey, &authzv1.WatchRequest{ConsistencyToken: start}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var subjects []string
+		tokens := []string{}
+		for i := range 3 {
+			_, u := ref("usr")
+			subjects = append(subjects, u)
+			tokens = append(tokens, writeOne(authzv1.TupleWrite_OPERATION_CREATE, u))
+			if !s.Receive() {
+				t.Fatalf("message %d: %v", i, s.Err())
+			}
+			m := s.Msg()
+			if len(m.Changes) != 1 || m.Changes[0].Operation != authzv1.TupleChange_OPERATION_CREATE ||
+				m.Changes[0].Tuple.SubjectId != u || m.ConsistencyToken != tokens[i] {
+				t.Fatalf("message %d = %v; want the create of %s at %s", i, m, u, tokens[i])
+			}
+		}
+		cancel()
+		s.Close()
+
+		// Changes made while nobody watches; the client resumes from the
+		// second token it saw.
+		del := writeOne(authzv1.TupleWrite_OPERATION_DELETE, u0)
+		s, err = c.Watch(ctx, bearer(serviceKey, &authzv1.WatchRequest{ConsistencyToken: tokens[1]}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		for i, want := range []struct {
+			op      authzv1.TupleChange_Operation
+			subject string
+			token   string
+		}{{authzv1.TupleChange_OPERATION_CREATE, subjects[2], tokens[2]}, {authzv1.TupleChange_OPERATION_DELETE, u0, del}} {
+			if !s.Receive() {
+				t.Fatalf("resumed message %d: %v", i, s.Err())
+			}
+			m := s.Msg()
+			if len(m.Changes) != 1 || m.Changes[0].Operation != want.op || m.Changes[0].Tuple.SubjectId != want.subject || m.ConsistencyToken != want.token {
+				t.Fatalf("resumed message %d = %v; want %v of %s", i, m, want.op, want.subject)
+			}
+		}
+
+		// A reader needs tuples:read; a check PAT cannot watch.
+		alice, _ := a.user("alice")
+		denied, err := c.Watch(ctx, bearer(a.pat(alice, "check"), &authzv1.WatchRequest{}))
+		if err == nil {
+			denied.Receive()
+			err = denied.Err()
+		}
+		wantRPCError(t, "a check PAT watching", err, connect.CodePermissionDenied, "forbidden")
+	})
+}
