@@ -103,7 +103,13 @@ func runServe(ctx context.Context, sio stdio, args []string) int {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
-	g := memory.New()
+	// In memory, the graph keeps the change history Watch reads; as a
+	// replica of PostgreSQL, Watch reads the database's changelog instead.
+	history := memory.Config{}
+	if *dbURL != "" {
+		history.History = -1
+	}
+	g := memory.NewWith(history)
 	reg.MustRegister(
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "flametrench_graph_tuples",
