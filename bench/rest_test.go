@@ -157,13 +157,7 @@ func (r loadResult) report(b *testing.B, unit string) {
 // is about a microsecond, so this measures the HTTP path.
 func BenchmarkRESTCheck(b *testing.B) {
 	rw := newRESTWorld(b)
-	var reqs []check.Request
-	for _, sc := range scenarios(rw.w) {
-		if sc.name == "ttu-2hop" {
-			reqs = sc.reqs
-		}
-	}
-	bodies := checkBodies(reqs)
+	bodies := checkBodies(requestsOf(rw.w, "ttu-2hop"))
 	verify := func(i, status int, body []byte) error {
 		var out struct {
 			Allowed bool `json:"allowed"`
@@ -284,13 +278,7 @@ func BenchmarkRESTLogin(b *testing.B) {
 // net/http and the kernel.
 func BenchmarkRESTCheckHandler(b *testing.B) {
 	rw := newRESTWorld(b)
-	var reqs []check.Request
-	for _, sc := range scenarios(rw.w) {
-		if sc.name == "ttu-2hop" {
-			reqs = sc.reqs
-		}
-	}
-	bodies := checkBodies(reqs)
+	bodies := checkBodies(requestsOf(rw.w, "ttu-2hop"))
 	h := rw.srv.Handler()
 	b.ReportAllocs()
 	b.ResetTimer()

@@ -140,7 +140,7 @@ func (s *Server) orgCaller(q *request, org tuples.UUID, scope string, roles ...t
 	case err != nil:
 		return m, err
 	case len(roles) > 0 && !slices.Contains(roles, m.Role):
-		return m, errForbidden.With("this takes an %s of the organization; you are a %s", orgRoleList(roles), m.Role)
+		return m, errForbidden.With("this takes an %s of the organization; you are a %s", tenancy.RoleList(roles), m.Role)
 	}
 	return m, nil
 }
@@ -156,27 +156,12 @@ func orgOutranks(actor tenancy.Membership, roles ...tenancy.Role) error {
 	return nil
 }
 
-func orgRoleList(roles []tenancy.Role) string {
-	s := ""
-	for i, r := range roles {
-		switch {
-		case i == 0:
-		case i == len(roles)-1:
-			s += " or "
-		default:
-			s += ", "
-		}
-		s += string(r)
-	}
-	return s
-}
-
 // orgWho is a policy's words for docs/API.md; rank, if not empty, is the
 // rank rule the caller's role must meet.
 func orgWho(scope string, roles []tenancy.Role, rank string) string {
 	who := "an active member of the org"
 	if len(roles) > 0 {
-		who = "an " + orgRoleList(roles) + " of the org"
+		who = "an " + tenancy.RoleList(roles) + " of the org"
 	}
 	who += " (a session, or a PAT with scope `" + scope + "`)"
 	if rank != "" {

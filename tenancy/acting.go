@@ -28,7 +28,7 @@ func standing(ctx context.Context, tx Tx, org, user UUID, roles []Role, ranks ..
 		return err
 	case !slices.Contains(roles, m.Role):
 		return ErrForbidden.With("%s is a %s of %s; this takes an %s", tuples.FormatID("usr", user), m.Role,
-			tuples.FormatID("org", org), roleList(roles))
+			tuples.FormatID("org", org), RoleList(roles))
 	}
 	for _, r := range ranks {
 		if m.Role.Rank() < r.Rank() {
@@ -53,7 +53,9 @@ func acting(ctx context.Context, tx Tx, org, by UUID, roles []Role, ranks ...Rol
 	return standing(ctx, tx, org, by, roles, ranks...)
 }
 
-func roleList(roles []Role) string {
+// RoleList words roles for a person: "owner", "owner or admin",
+// "owner, admin or member".
+func RoleList(roles []Role) string {
 	s := ""
 	for i, r := range roles {
 		switch {
