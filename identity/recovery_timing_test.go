@@ -158,7 +158,7 @@ func TestPATFirstUsesShareOneVerification(t *testing.T) {
 func TestBogusPATsFromOneAddressAreThrottledBeforeHashing(t *testing.T) {
 	ctx := context.Background()
 	reg := prometheus.NewRegistry()
-	svc := identity.NewService(memory.New(tuplesmemory.New()), identity.Config{Hasher: password.NewPool(password.PoolConfig{Registerer: reg})})
+	svc := identity.NewService(memory.New(tuplesmemory.New()), identity.Config{Hasher: password.NewPool(password.PoolConfig{Registerer: reg, QueueTimeout: time.Minute})})
 	const callers = 40
 	errs := make(chan error, callers)
 	start := make(chan struct{})
