@@ -64,3 +64,25 @@ func TestCheckBulk(t *testing.T) {
 		t.Errorf("a revision the graph never reaches: %v, want ErrStale", err)
 	}
 }
+
+// A check's set form names at most MaxRelations relations: one request
+// cannot ask for unbounded rule evaluations.
+func TestMaxRelations(t *testing.T) {
+	g := memory.New()
+	eng, err := New(func() Graph { return g.Snapshot() }, g.Intern, Config{Cache: smallCache})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	u, d := tuples.Ref{Type: "usr", ID: tuples.NewUUID()}, tuples.Ref{Type: "doc", ID: tuples.NewUUID()}
+	rels := make([]string, MaxRelations+1)
+	for i := range rels {
+		rels[i] = "viewer"
+	}
+	if _, err := eng.Check(context.Background(), Request{Subject: u, Relations: rels[:MaxRelations], Object: d}); err != nil {
+		t.Errorf("%d relations: %v", MaxRelations, err)
+	}
+	if _, err := eng.Check(context.Background(), Request{Subject: u, Relations: rels, Object: d}); !errors.Is(err, ErrTooManyRelations) {
+		t.Errorf("%d relations: %v, want ErrTooManyRelations", len(rels), err)
+	}
+}

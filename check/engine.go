@@ -130,6 +130,9 @@ func (r *Request) validate() error {
 	if r.Relations != nil && len(r.Relations) == 0 {
 		return tuples.ErrEmptyRelations
 	}
+	if len(r.Relations) > MaxRelations {
+		return ErrTooManyRelations
+	}
 	k := tuples.Key{Subject: r.Subject, Relation: r.Relation, Object: r.Object}
 	if r.Relation == "" {
 		k.Relation = "xx" // relations are validated one by one below

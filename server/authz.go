@@ -25,14 +25,15 @@ import (
 // with the procedure's scope; errors go through the one table (errorKinds)
 // as Connect codes, with the Flametrench code in an ErrorDetail.
 
-// rpcScopes is the PAT scope each procedure takes. Lookups of resources
-// are checks over many objects; lookups of subjects, expand, reads and
-// the change stream reveal who holds what, as the REST listings do.
+// rpcScopes is the PAT scope each procedure takes. A check answers yes or
+// no about ids the caller already knows; lookups, expand, reads and the
+// change stream list who holds what, as REST's listings do, so they take
+// tuples:read.
 var rpcScopes = map[string]string{
 	authzv1connect.AuthzServiceCheckProcedure:           scopeCheck,
 	authzv1connect.AuthzServiceCheckBulkProcedure:       scopeCheck,
-	authzv1connect.AuthzServiceLookupResourcesProcedure: scopeCheck,
 	authzv1connect.AuthzServiceExpandProcedure:          scopeRead,
+	authzv1connect.AuthzServiceLookupResourcesProcedure: scopeRead,
 	authzv1connect.AuthzServiceLookupSubjectsProcedure:  scopeRead,
 	authzv1connect.AuthzServiceReadTuplesProcedure:      scopeRead,
 	authzv1connect.AuthzServiceWatchProcedure:           scopeRead,
@@ -268,7 +269,10 @@ func (a *authzService) CheckBulk(ctx context.Context, req *connect.Request[authz
 	out := &authzv1.CheckBulkResponse{Results: make([]*authzv1.CheckBulkResult, len(items)), ConsistencyToken: a.token(rev)}
 	for i := range items {
 		if err := firstErr(bad[i], errs[i]); err != nil {
-			_, body := statusOf(err)
+			status, body := statusOf(err)
+			if status == http.StatusInternalServerError {
+				a.s.log.ErrorContext(ctx, "internal error", "procedure", authzv1connect.AuthzServiceCheckBulkProcedure, "item", i, "err", err)
+			}
 			out.Results[i] = &authzv1.CheckBulkResult{Result: &authzv1.CheckBulkResult_Error{Error: &authzv1.Error{Code: body.Code, Message: body.Message}}}
 			continue
 		}
@@ -408,6 +412,9 @@ func (a *authzService) WriteTuples(ctx context.Context, req *connect.Request[aut
 	changes := make([]tuples.Change, 0, len(m.Writes)+len(m.Preconditions))
 	for i, w := range m.Writes {
 		c, err := writeChange(w, by)
+		if err == nil && c.Op == tuples.OpDelete && !c.ID.IsZero() {
+			err = a.notMembership(ctx, c.ID)
+		}
 		if err != nil {
 			return nil, &tuples.ChangeError{Index: i, Err: err}
 		}
@@ -429,6 +436,20 @@ func (a *authzService) WriteTuples(ctx context.Context, req *connect.Request[aut
 		out.Tuples[i] = tupleMessage(res.Tuples[i])
 	}
 	return connect.NewResponse(out), nil
+}
+
+// notMembership refuses a delete by id of a membership tuple, as a
+// delete by key is refused (a tuple's key never changes, so the check
+// holds at commit).
+func (a *authzService) notMembership(ctx context.Context, id tuples.UUID) error {
+	t, err := a.s.tuples.Get(ctx, id)
+	if err != nil {
+		return err
+	}
+	if isMembership(t.Key) {
+		return errMembershipTuple
+	}
+	return nil
 }
 
 var errWriteOperation = &tuples.Error{Kind: tuples.Invalid, Code: "invalid_format.operation", Msg: "operation must be set"}
@@ -593,13 +614,14 @@ func (a *authzService) Watch(ctx context.Context, req *connect.Request[authzv1.W
 		after = rev
 	}
 	// A token beyond the head or past the history fails before the stream
-	// opens; otherwise the headers go out now, so the client knows it is
-	// watching before the first change.
+	// opens; otherwise a first message, with no changes, carries the token
+	// the stream starts after: a client that leaves before any change can
+	// resume from it without a gap.
 	revs, err := w.Changes(ctx, after, 0)
 	if err != nil {
 		return err
 	}
-	if err := stream.Send(nil); err != nil {
+	if err := stream.Send(&authzv1.WatchResponse{ConsistencyToken: a.token(after)}); err != nil {
 		return err
 	}
 	for {

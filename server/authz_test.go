@@ -16,6 +16,7 @@ import (
 	authzv1 "github.com/flametrench/server/proto/flametrench/authz/v1"
 	"github.com/flametrench/server/proto/flametrench/authz/v1/authzv1connect"
 	"github.com/flametrench/server/server"
+	"github.com/flametrench/server/tenancy"
 	"github.com/flametrench/server/tuples"
 )
 
@@ -265,6 +266,28 @@ func TestConnectAuthorization(t *testing.T) {
 	_, err = c.WriteTuples(ctx, bearer(serviceKey, &authzv1.WriteTuplesRequest{Writes: []*authzv1.TupleWrite{
 		write(authzv1.TupleWrite_OPERATION_CREATE, "usr", alice.String(), "owner", "org", tuples.NewUUID().String())}}))
 	wantRPCError(t, "a membership tuple", err, connect.CodePermissionDenied, "forbidden.membership_tuple")
+
+	// Lookups list: they take tuples:read, which a check PAT lacks.
+	lk, err := c.LookupResources(ctx, bearer(checker, &authzv1.LookupResourcesRequest{SubjectType: "usr", SubjectId: alice.String(),
+		Relation: "owner", ObjectType: "org"}))
+	if err == nil {
+		lk.Receive()
+		err = lk.Err()
+	}
+	wantRPCError(t, "a check PAT listing", err, connect.CodePermissionDenied, "forbidden")
+
+	// A membership tuple cannot be deleted by its id either.
+	org, _, err := a.orgs.CreateOrg(ctx, alice, tenancy.OrgInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	owners, err := c.ReadTuples(ctx, bearer(serviceKey, &authzv1.ReadTuplesRequest{ObjectType: "org", ObjectId: org.ID.String()}))
+	if err != nil || len(owners.Msg.Tuples) != 1 {
+		t.Fatalf("the org's tuples: %v, %v", owners, err)
+	}
+	_, err = c.WriteTuples(ctx, bearer(writer, &authzv1.WriteTuplesRequest{Writes: []*authzv1.TupleWrite{
+		{Operation: authzv1.TupleWrite_OPERATION_DELETE, Tuple: &authzv1.Tuple{Id: owners.Msg.Tuples[0].Id}}}}))
+	wantRPCError(t, "a membership tuple deleted by id", err, connect.CodePermissionDenied, "forbidden.membership_tuple")
 
 	// A PAT writes as its user.
 	rd, err := c.ReadTuples(ctx, bearer(serviceKey, &authzv1.ReadTuplesRequest{ObjectType: "doc", ObjectId: doc}))
@@ -528,6 +551,9 @@ func TestConnectWatch(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if !s.Receive() || len(s.Msg().Changes) != 0 || s.Msg().ConsistencyToken != start {
+			t.Fatalf("first message %v, %v; want no changes and the start token", s.Msg(), s.Err())
+		}
 		var subjects []string
 		tokens := []string{}
 		for i := range 3 {
@@ -554,6 +580,9 @@ func TestConnectWatch(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer s.Close()
+		if !s.Receive() || len(s.Msg().Changes) != 0 || s.Msg().ConsistencyToken != tokens[1] {
+			t.Fatalf("first resumed message %v, %v; want no changes and the token resumed from", s.Msg(), s.Err())
+		}
 		for i, want := range []struct {
 			op      authzv1.TupleChange_Operation
 			subject string
@@ -566,6 +595,25 @@ func TestConnectWatch(t *testing.T) {
 			if len(m.Changes) != 1 || m.Changes[0].Operation != want.op || m.Changes[0].Tuple.SubjectId != want.subject || m.ConsistencyToken != want.token {
 				t.Fatalf("resumed message %d = %v; want %v of %s", i, m, want.op, want.subject)
 			}
+		}
+
+		// A watch started without a token names where it starts, so a
+		// client that leaves before any change resumes without a gap.
+		fresh, err := c.Watch(ctx, bearer(serviceKey, &authzv1.WatchRequest{}))
+		if err != nil || !fresh.Receive() || fresh.Msg().ConsistencyToken != del {
+			t.Fatalf("a watch without a token: %v, %v; want a first message at %s", fresh.Msg(), err, del)
+		}
+		fresh.Close()
+		_, late := ref("usr")
+		lateToken := writeOne(authzv1.TupleWrite_OPERATION_CREATE, late)
+		resumed, err := c.Watch(ctx, bearer(serviceKey, &authzv1.WatchRequest{ConsistencyToken: del}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resumed.Close()
+		resumed.Receive() // the start
+		if !resumed.Receive() || resumed.Msg().ConsistencyToken != lateToken || resumed.Msg().Changes[0].Tuple.SubjectId != late {
+			t.Fatalf("resumed from the start token: %v, %v; want the write made while away", resumed.Msg(), resumed.Err())
 		}
 
 		// A reader needs tuples:read; a check PAT cannot watch.

@@ -51,6 +51,7 @@ var sentinels = map[string]error{
 	"check.ErrEvaluationLimit":                check.ErrEvaluationLimit,
 	"check.ErrRelationForm":                   check.ErrRelationForm,
 	"check.ErrTooManyChecks":                  check.ErrTooManyChecks,
+	"check.ErrTooManyRelations":               check.ErrTooManyRelations,
 	"oidc.ErrInvalidToken":                    oidc.ErrInvalidToken,
 	"oidc.ErrUnavailable":                     oidc.ErrUnavailable,
 	"identity.ErrMFACodeInvalid":              identity.ErrMFACodeInvalid,

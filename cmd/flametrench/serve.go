@@ -249,7 +249,12 @@ func listenSocket(ctx context.Context, path string) (net.Listener, error) {
 			return nil, err
 		}
 	}
+	// The umask makes the socket owner-only from its creation: with
+	// --socket-trust, a connection made before a later chmod would stay a
+	// platform admin. (At start-up nothing else creates files.)
+	old := syscall.Umask(0o077)
 	l, err := (&net.ListenConfig{}).Listen(ctx, "unix", path)
+	syscall.Umask(old)
 	if err != nil {
 		return nil, err
 	}

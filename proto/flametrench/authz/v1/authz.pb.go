@@ -339,7 +339,8 @@ func (x *CheckResponse) GetConsistencyToken() string {
 
 type CheckBulkRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Up to 1000 checks; their own consistency_token fields are ignored.
+	// Up to 1000 checks; their own consistency_token fields are ignored:
+	// the request's applies to all.
 	Items            []*CheckRequest `protobuf:"bytes,1,rep,name=items,proto3" json:"items,omitempty"`
 	ConsistencyToken string          `protobuf:"bytes,2,opt,name=consistency_token,json=consistencyToken,proto3" json:"consistency_token,omitempty"`
 	unknownFields    protoimpl.UnknownFields
@@ -1799,7 +1800,8 @@ func (x *WatchRequest) GetConsistencyToken() string {
 	return ""
 }
 
-// WatchResponse is one committed revision's changes.
+// WatchResponse is one committed revision's changes. The first message of
+// a stream has none: its token is the revision the stream starts after.
 type WatchResponse struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	Changes []*TupleChange         `protobuf:"bytes,1,rep,name=changes,proto3" json:"changes,omitempty"`
