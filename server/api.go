@@ -188,6 +188,7 @@ func (w *statusWriter) Flush() {
 type httpMetrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+	rpcs     *prometheus.CounterVec // Connect calls by procedure and Connect code
 	routes   sync.Map // route pattern → *routeMetrics
 }
 
@@ -209,9 +210,13 @@ func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
 			Help:    "Time from a request's arrival to its answer, by route pattern.",
 			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
 		}, []string{"route"}),
+		rpcs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "flametrench_rpc_requests_total",
+			Help: "Connect calls answered, by procedure and Connect code (\"ok\" for success); a gRPC error travels with HTTP status 200.",
+		}, []string{"procedure", "code"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.requests, m.duration)
+		reg.MustRegister(m.requests, m.duration, m.rpcs)
 	}
 	return m
 }

@@ -85,15 +85,13 @@ type rpcGuard struct{ s *Server }
 
 func (g rpcGuard) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
 	return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
-		ctx, err := g.s.rpcAuthorize(ctx, req.Spec().Procedure, req.Header().Get("Authorization"), req.Peer().Addr)
-		if err != nil {
-			return nil, g.s.rpcError(ctx, req.Spec().Procedure, err)
+		procedure := req.Spec().Procedure
+		ctx, err := g.s.rpcAuthorize(ctx, procedure, req.Header().Get("Authorization"), req.Peer().Addr)
+		var res connect.AnyResponse
+		if err == nil {
+			res, err = next(ctx, req)
 		}
-		res, err := next(ctx, req)
-		if err != nil {
-			return nil, g.s.rpcError(ctx, req.Spec().Procedure, err)
-		}
-		return res, nil
+		return res, g.s.rpcDone(ctx, procedure, err)
 	}
 }
 
@@ -103,14 +101,12 @@ func (g rpcGuard) WrapStreamingClient(next connect.StreamingClientFunc) connect.
 
 func (g rpcGuard) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
 	return func(ctx context.Context, conn connect.StreamingHandlerConn) error {
-		ctx, err := g.s.rpcAuthorize(ctx, conn.Spec().Procedure, conn.RequestHeader().Get("Authorization"), conn.Peer().Addr)
+		procedure := conn.Spec().Procedure
+		ctx, err := g.s.rpcAuthorize(ctx, procedure, conn.RequestHeader().Get("Authorization"), conn.Peer().Addr)
 		if err == nil {
 			err = next(ctx, conn)
 		}
-		if err != nil {
-			return g.s.rpcError(ctx, conn.Spec().Procedure, err)
-		}
-		return nil
+		return g.s.rpcDone(ctx, procedure, err)
 	}
 }
 
@@ -155,6 +151,18 @@ func peerAddress(addr string) string {
 func callerOf(ctx context.Context) caller {
 	c, _ := ctx.Value(callerKey{}).(caller)
 	return c
+}
+
+// rpcDone counts a finished call by its Connect code and returns its
+// error as a Connect error (nil for success).
+func (s *Server) rpcDone(ctx context.Context, procedure string, err error) error {
+	code := "ok"
+	if err != nil {
+		err = s.rpcError(ctx, procedure, err)
+		code = connect.CodeOf(err).String()
+	}
+	s.metrics.rpcs.WithLabelValues(procedure, code).Inc()
+	return err
 }
 
 // rpcError turns an error into the Connect error the one table gives its

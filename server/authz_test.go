@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -288,6 +289,19 @@ func TestConnectAuthorization(t *testing.T) {
 	_, err = c.WriteTuples(ctx, bearer(writer, &authzv1.WriteTuplesRequest{Writes: []*authzv1.TupleWrite{
 		{Operation: authzv1.TupleWrite_OPERATION_DELETE, Tuple: &authzv1.Tuple{Id: owners.Msg.Tuples[0].Id}}}}))
 	wantRPCError(t, "a membership tuple deleted by id", err, connect.CodePermissionDenied, "forbidden.membership_tuple")
+
+	// Each call is counted by its procedure and Connect code.
+	metrics := a.call("GET", "/metrics", "", nil)
+	for _, want := range []string{
+		`flametrench_rpc_requests_total{code="permission_denied",procedure="/flametrench.authz.v1.AuthzService/Check"} 2`,
+		`flametrench_rpc_requests_total{code="unauthenticated",procedure="/flametrench.authz.v1.AuthzService/Check"} 2`,
+		`flametrench_rpc_requests_total{code="ok",procedure="/flametrench.authz.v1.AuthzService/Check"} 3`,
+		`flametrench_rpc_requests_total{code="permission_denied",procedure="/flametrench.authz.v1.AuthzService/LookupResources"} 1`,
+	} {
+		if !strings.Contains(string(metrics.body), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
 
 	// A PAT writes as its user.
 	rd, err := c.ReadTuples(ctx, bearer(serviceKey, &authzv1.ReadTuplesRequest{ObjectType: "doc", ObjectId: doc}))
