@@ -189,7 +189,7 @@ type httpMetrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	rpcs     *prometheus.CounterVec // Connect calls by procedure and Connect code
-	routes   sync.Map // route pattern → *routeMetrics
+	routes   sync.Map               // route pattern → *routeMetrics
 }
 
 // routeMetrics are one route's series, looked up once, so that a request
