@@ -68,6 +68,7 @@ func runServe(ctx context.Context, sio stdio, args []string) int {
 	anonBurst := fs.Int("anonymous-burst", 50, "requests one client address (an IPv6 /64) may make at once without a token")
 	corsOrigins := fs.String("cors-origins", "", "comma-separated browser `ORIGINS` (https://app.example.com) allowed to call the API cross-origin, or *; empty: CORS off")
 	maxBody := fs.Int64("max-body-bytes", server.DefaultMaxBodyBytes, "largest request body accepted; a larger one is refused with 413")
+	lookupSteps := fs.Int("max-lookup-steps", check.DefaultMaxLookupSteps, "most work (frames visited plus tuples read) one LookupResources or LookupSubjects call may do before it fails with evaluation_limit_exceeded, `N` ≥ 1")
 	consistency := fs.Duration("consistency-timeout", check.DefaultConsistencyTimeout, "how long a request with a consistency token waits for the graph to reach it before failing with 503")
 	var lim limitFlags
 	lim.register(fs)
@@ -85,9 +86,10 @@ func runServe(ctx context.Context, sio stdio, args []string) int {
 	if err != nil {
 		return usageError(sio.err, "serve", "%v", err)
 	}
-	if *poll <= 0 || *consistency <= 0 || *maxBody <= 0 {
-		return usageError(sio.err, "serve", "--changelog-poll-interval, --consistency-timeout and --max-body-bytes must be positive")
+	if *poll <= 0 || *consistency <= 0 || *maxBody <= 0 || *lookupSteps <= 0 {
+		return usageError(sio.err, "serve", "--changelog-poll-interval, --consistency-timeout, --max-body-bytes and --max-lookup-steps must be positive")
 	}
+	limits.MaxLookupSteps = *lookupSteps
 	rules, err := loadRules(*rulesPath)
 	if err != nil {
 		fmt.Fprintln(sio.err, err) // FILE:LINE:COL: problem
@@ -211,6 +213,7 @@ func runServe(ctx context.Context, sio stdio, args []string) int {
 		"rules", rulesName,
 		"max_depth", effective.MaxDepth,
 		"max_fan_out", effective.MaxFanOut,
+		"max_lookup_steps", effective.MaxLookupSteps,
 		"socket", *socket,
 	)
 	// Both listeners stop together: either failing ends the other.

@@ -64,12 +64,13 @@ func TestServe(t *testing.T) {
 	stderr := &syncBuffer{}
 	done := make(chan int, 1)
 	go func() {
-		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--rules", rulesFile, "--max-fan-out", "77"}, strings.NewReader(""), &stdout, stderr)
+		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--rules", rulesFile, "--max-fan-out", "77", "--max-lookup-steps", "5000"}, strings.NewReader(""), &stdout, stderr)
 	}()
 
 	rec := startupLine(t, stderr, done)
-	if rec["level"] != "INFO" || rec["rules"] != rulesFile || rec["max_depth"] != float64(8) || rec["max_fan_out"] != float64(77) {
-		t.Errorf("start-up line = %v, want level INFO, rules %s, max_depth 8, max_fan_out 77", rec, rulesFile)
+	if rec["level"] != "INFO" || rec["rules"] != rulesFile || rec["max_depth"] != float64(8) || rec["max_fan_out"] != float64(77) ||
+		rec["max_lookup_steps"] != float64(5000) {
+		t.Errorf("start-up line = %v, want level INFO, rules %s, max_depth 8, max_fan_out 77, max_lookup_steps 5000", rec, rulesFile)
 	}
 	if msg, _ := rec["msg"].(string); !strings.Contains(msg, "nothing survives a restart") {
 		t.Errorf("start-up message %q does not warn that storage is in memory", msg)
@@ -121,6 +122,7 @@ func TestServeRefuses(t *testing.T) {
 		wantStderr string
 	}{
 		{"bad poll interval", nil, []string{"--changelog-poll-interval", "0s"}, "must be positive"},
+		{"bad lookup steps", nil, []string{"--max-lookup-steps", "0"}, "must be positive"},
 		{"bad consistency timeout from env", map[string]string{"FLAMETRENCH_CONSISTENCY_TIMEOUT": "soon"}, nil, "FLAMETRENCH_CONSISTENCY_TIMEOUT"},
 		{"socket trust without a socket", nil, []string{"--socket-trust"}, "--socket-trust needs --socket"},
 		{"socket trust from env without a socket", map[string]string{"FLAMETRENCH_SOCKET_TRUST": "true"}, nil, "--socket-trust needs --socket"},
