@@ -640,3 +640,33 @@ func TestConnectWatch(t *testing.T) {
 		wantRPCError(t, "a check PAT watching", err, connect.CodePermissionDenied, "forbidden")
 	})
 }
+
+// A Watch outlives the server's write timeout (which ends an ordinary
+// request that writes too late), over Connect and gRPC.
+func TestConnectWatchOutlivesWriteTimeout(t *testing.T) {
+	const timeout = 300 * time.Millisecond
+	a := newAPI(t, rulesDoc, false, func(_ *identity.Config, cfg *server.Config) { cfg.WriteTimeout = timeout })
+	base := a.serveRPC(t)
+	for _, p := range rpcProtocols(t)[:2] {
+		t.Run(p.name, func(t *testing.T) {
+			c := p.client(base)
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			s, err := c.Watch(ctx, bearer(serviceKey, &authzv1.WatchRequest{}))
+			if err != nil || !s.Receive() {
+				t.Fatalf("Watch: %v, %v", err, s.Err())
+			}
+			defer s.Close()
+			time.Sleep(3 * timeout) // the stream must still be open after the write timeout
+			_, u := ref("usr")
+			_, doc := ref("doc")
+			if _, err := c.WriteTuples(ctx, bearer(serviceKey, &authzv1.WriteTuplesRequest{Writes: []*authzv1.TupleWrite{
+				write(authzv1.TupleWrite_OPERATION_CREATE, "usr", u, "viewer", "doc", doc)}})); err != nil {
+				t.Fatal(err)
+			}
+			if !s.Receive() || len(s.Msg().Changes) != 1 || s.Msg().Changes[0].Tuple.SubjectId != u {
+				t.Fatalf("after %v: %v, %v; want the write", 3*timeout, s.Msg(), s.Err())
+			}
+		})
+	}
+}

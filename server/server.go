@@ -49,6 +49,10 @@ type Config struct {
 	Logger *slog.Logger
 	// ShutdownTimeout bounds graceful shutdown. Zero: DefaultShutdownTimeout.
 	ShutdownTimeout time.Duration
+	// ReadTimeout and WriteTimeout bound reading a whole request and
+	// writing its answer (zero: 30 s each). Connect's server streams
+	// (Watch, the lookups) are exempt: they last as long as their client.
+	ReadTimeout, WriteTimeout time.Duration
 	// Registerer takes the request metrics; nil: they are kept but not
 	// exported.
 	Registerer prometheus.Registerer
@@ -128,6 +132,12 @@ func New(cfg Config) *Server {
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = DefaultMaxBodyBytes
 	}
+	if cfg.ReadTimeout <= 0 {
+		cfg.ReadTimeout = readTimeout
+	}
+	if cfg.WriteTimeout <= 0 {
+		cfg.WriteTimeout = writeTimeout
+	}
 	s := &Server{cfg: cfg, log: cfg.Logger, engine: cfg.Engine, tuples: cfg.Tuples, ids: cfg.Identity, orgs: cfg.Tenancy,
 		signup: cfg.Signup, origin: cfg.WebAuthnOrigin, epoch: cfg.Epoch,
 		maxBody: cfg.MaxBodyBytes, logRequests: cfg.LogRequests}
@@ -172,8 +182,8 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 		Handler:           s.handler,
 		Protocols:         protocols,
 		ReadHeaderTimeout: readHeaderTimeout,
-		ReadTimeout:       readTimeout,
-		WriteTimeout:      writeTimeout,
+		ReadTimeout:       s.cfg.ReadTimeout,
+		WriteTimeout:      s.cfg.WriteTimeout,
 		IdleTimeout:       idleTimeout,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
