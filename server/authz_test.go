@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -669,4 +670,106 @@ func TestConnectWatchOutlivesWriteTimeout(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Lookups through the service agree with Check through the service on a
+// random graph: every id listed checks true, every other candidate false.
+func TestConnectLookupsAgreeWithCheck(t *testing.T) {
+	stores(t, func(t *testing.T, newAPI func(*testing.T, string) *api) {
+		a := newAPI(t, rulesDoc)
+		c := authzv1connect.NewAuthzServiceClient(http.DefaultClient, a.serveRPC(t))
+		ctx := context.Background()
+		rng := rand.New(rand.NewPCG(7, 11))
+		ids := func(n int) []string {
+			out := make([]string, n)
+			for i := range out {
+				out[i] = tuples.NewUUID().String()
+			}
+			return out
+		}
+		users, folders, docs := ids(6), ids(4), ids(12)
+		pick := func(s []string) string { return s[rng.IntN(len(s))] }
+		seen := map[string]bool{}
+		var writes []*authzv1.TupleWrite
+		add := func(st, sid, rel, ot, oid string) {
+			if k := st + sid + rel + ot + oid; !seen[k] {
+				seen[k] = true
+				writes = append(writes, write(authzv1.TupleWrite_OPERATION_CREATE, st, sid, rel, ot, oid))
+			}
+		}
+		for range 40 {
+			switch rng.IntN(4) {
+			case 0:
+				add("usr", pick(users), "viewer", "doc", pick(docs))
+			case 1:
+				add("usr", pick(users), "editor", "doc", pick(docs))
+			case 2:
+				add("usr", pick(users), "viewer", "folder", pick(folders))
+			default:
+				add("folder", pick(folders), "parent", "doc", pick(docs))
+			}
+		}
+		w, err := c.WriteTuples(ctx, bearer(serviceKey, &authzv1.WriteTuplesRequest{Writes: writes}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		token := w.Msg.ConsistencyToken
+		allowed := func(user, rel, doc string) bool {
+			r, err := c.Check(ctx, bearer(serviceKey, &authzv1.CheckRequest{SubjectType: "usr", SubjectId: user, Relation: rel,
+				ObjectType: "doc", ObjectId: doc, ConsistencyToken: token}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return r.Msg.Allowed
+		}
+		listed := 0
+		for _, rel := range []string{"viewer", "editor"} {
+			for _, u := range users {
+				s, err := c.LookupResources(ctx, bearer(serviceKey, &authzv1.LookupResourcesRequest{SubjectType: "usr", SubjectId: u,
+					Relation: rel, ObjectType: "doc", ConsistencyToken: token}))
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := map[string]bool{}
+				for s.Receive() {
+					for _, id := range s.Msg().ObjectIds {
+						got[id] = true
+					}
+				}
+				if err := s.Err(); err != nil {
+					t.Fatal(err)
+				}
+				listed += len(got)
+				for _, d := range docs {
+					if allowed(u, rel, d) != got[d] {
+						t.Errorf("%s %s doc %s: Check says %v, LookupResources listed it: %v", u, rel, d, !got[d], got[d])
+					}
+				}
+			}
+			for _, d := range docs {
+				s, err := c.LookupSubjects(ctx, bearer(serviceKey, &authzv1.LookupSubjectsRequest{ObjectType: "doc", ObjectId: d,
+					Relation: rel, SubjectType: "usr", ConsistencyToken: token}))
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := map[string]bool{}
+				for s.Receive() {
+					for _, id := range s.Msg().SubjectIds {
+						got[id] = true
+					}
+				}
+				if err := s.Err(); err != nil {
+					t.Fatal(err)
+				}
+				for _, u := range users {
+					if allowed(u, rel, d) != got[u] {
+						t.Errorf("doc %s %s of %s: Check says %v, LookupSubjects listed it: %v", d, rel, u, !got[u], got[u])
+					}
+				}
+			}
+		}
+		if listed == 0 {
+			t.Fatal("the random graph gave nobody anything: the test compared nothing")
+		}
+	})
 }
