@@ -339,3 +339,27 @@ func byID[T, V any](q *request, param, typ string, bodiless bool, op func(contex
 	}
 	return http.StatusOK, view(v), nil
 }
+
+// listOf serves a GET of the things the path parameter param (an id of
+// type typ) owns, filtered by an optional status among valid, a page at
+// a time: list reads the page, view is an item's wire form.
+func listOf[S ~string, T, V any](q *request, param, typ string, valid []S,
+	list func(ctx context.Context, owner tuples.UUID, status S, cursor string, limit int) (tuples.PageOf[T], error), view func(T) V) (int, any, error) {
+	owner, err := pathID(q, param, typ)
+	if err != nil {
+		return 0, nil, err
+	}
+	status, err := statusQuery(q, valid...)
+	if err != nil {
+		return 0, nil, err
+	}
+	cursor, limit, err := pageArgs(q)
+	if err != nil {
+		return 0, nil, err
+	}
+	p, err := list(q.Context(), owner, status, cursor, limit)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, viewPage(p.Items, p.Next, view), nil
+}

@@ -83,10 +83,17 @@ func (s *Server) authenticate(ctx context.Context, authorization, addr string) (
 // counts. Forwarded headers are not trusted: a proxy in front is the
 // operator's to configure, and a header any client can set would let each
 // request claim a fresh address.
-func clientAddress(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
+func clientAddress(r *http.Request) string { return peerAddress(r.RemoteAddr) }
+
+// peerAddress is the IP of a peer's "host:port"; every peer of a unix
+// socket is "unix".
+func peerAddress(addr string) string {
+	if addr == "" || addr[0] == '@' || addr[0] == '/' {
+		return "unix"
+	}
+	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
-		return r.RemoteAddr
+		return addr
 	}
 	return host
 }

@@ -137,16 +137,6 @@ func (s *Server) rpcAuthorize(ctx context.Context, procedure, authorization, pee
 	return ctx, errForbidden.With("the Connect API takes a platform admin or a PAT with scope %s", scope)
 }
 
-// peerAddress is the IP of a peer's "host:port" (as clientAddress for
-// REST); a unix socket peer is "unix".
-func peerAddress(addr string) string {
-	r := http.Request{RemoteAddr: addr}
-	if addr == "" || addr[0] == '@' || addr[0] == '/' {
-		return "unix"
-	}
-	return clientAddress(&r)
-}
-
 // callerOf is the caller rpcGuard let through.
 func callerOf(ctx context.Context) caller {
 	c, _ := ctx.Value(callerKey{}).(caller)

@@ -111,23 +111,7 @@ func (s *Server) createPat(q *request) (int, any, error) {
 }
 
 func (s *Server) listPats(q *request) (int, any, error) {
-	user, err := pathID(q, "usr_id", "usr")
-	if err != nil {
-		return 0, nil, err
-	}
-	cursor, limit, err := pageArgs(q)
-	if err != nil {
-		return 0, nil, err
-	}
-	status, err := statusQuery(q, identity.PATActive, identity.PATExpired, identity.PATRevoked)
-	if err != nil {
-		return 0, nil, err
-	}
-	p, err := s.ids.ListPATs(q.Context(), user, status, cursor, limit)
-	if err != nil {
-		return 0, nil, err
-	}
-	return http.StatusOK, viewPage(p.Items, p.Next, s.viewPat), nil
+	return listOf(q, "usr_id", "usr", []identity.PATStatus{identity.PATActive, identity.PATExpired, identity.PATRevoked}, s.ids.ListPATs, s.viewPat)
 }
 
 func (s *Server) getPat(q *request) (int, any, error) {

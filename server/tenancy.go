@@ -756,23 +756,7 @@ func (s *Server) listOrgsOfUser(q *request) (int, any, error) {
 // ----- memberships
 
 func (s *Server) listMembers(q *request) (int, any, error) {
-	org, err := pathID(q, "org_id", "org")
-	if err != nil {
-		return 0, nil, err
-	}
-	status, err := statusQuery(q, tenancy.Active, tenancy.Suspended, tenancy.Revoked)
-	if err != nil {
-		return 0, nil, err
-	}
-	cursor, limit, err := pageArgs(q)
-	if err != nil {
-		return 0, nil, err
-	}
-	p, err := s.orgs.ListMembers(q.Context(), org, status, cursor, limit)
-	if err != nil {
-		return 0, nil, err
-	}
-	return http.StatusOK, viewPage(p.Items, p.Next, viewMembership), nil
+	return listOf(q, "org_id", "org", []tenancy.Status{tenancy.Active, tenancy.Suspended, tenancy.Revoked}, s.orgs.ListMembers, viewMembership)
 }
 
 // memberAddBody is addMember's request.
@@ -959,24 +943,8 @@ func (s *Server) adminRemove(q *request) (int, any, error) {
 // ----- invitations
 
 func (s *Server) listInvitations(q *request) (int, any, error) {
-	org, err := pathID(q, "org_id", "org")
-	if err != nil {
-		return 0, nil, err
-	}
-	status, err := statusQuery(q, tenancy.InvitationPending, tenancy.InvitationAccepted, tenancy.InvitationDeclined,
-		tenancy.InvitationRevoked, tenancy.InvitationExpired)
-	if err != nil {
-		return 0, nil, err
-	}
-	cursor, limit, err := pageArgs(q)
-	if err != nil {
-		return 0, nil, err
-	}
-	p, err := s.orgs.ListInvitations(q.Context(), org, status, cursor, limit)
-	if err != nil {
-		return 0, nil, err
-	}
-	return http.StatusOK, viewPage(p.Items, p.Next, viewInvitation), nil
+	return listOf(q, "org_id", "org", []tenancy.InvitationStatus{tenancy.InvitationPending, tenancy.InvitationAccepted,
+		tenancy.InvitationDeclined, tenancy.InvitationRevoked, tenancy.InvitationExpired}, s.orgs.ListInvitations, viewInvitation)
 }
 
 // invitationCreateBody is createInvitation's request, plus invited_by,
